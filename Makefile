@@ -21,6 +21,10 @@ CSTD   := -std=gnu11 -D_GNU_SOURCE
 CFLAGS ?= -O2 -g
 INC    := -Iinclude -Isrc/lib
 
+# libhop's compilation units appear in a program's DWARF as /hop/libhop/*.c,
+# so the index tool can tell the runtime's own variables from the program's.
+LIB_PREFIX_MAP := -fdebug-prefix-map=$(CURDIR)/src/lib=/hop/libhop
+
 LIB_SRC  := $(sort $(wildcard src/lib/*.c))
 TOOL_SRC := $(sort $(wildcard src/tool/*.c))
 TOOL_LIBS := -ldw -lelf -lsodium
@@ -37,7 +41,7 @@ endif
 define LIB_RULES
 build/$(1)/obj/%.o: src/lib/%.c $$(wildcard src/lib/*.h) include/hop.h
 	@mkdir -p $$(@D)
-	$$(CROSS_$(1))gcc $$(CSTD) $$(CFLAGS) $$(WARN) $$(INC) -fPIC -c $$< -o $$@
+	$$(CROSS_$(1))gcc $$(CSTD) $$(CFLAGS) $$(WARN) $$(INC) -fPIC $$(LIB_PREFIX_MAP) -c $$(CURDIR)/$$< -o $$@
 
 build/$(1)/libhop.a: $$(patsubst src/lib/%.c,build/$(1)/obj/%.o,$$(LIB_SRC))
 	@rm -f $$@

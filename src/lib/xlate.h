@@ -1,0 +1,111 @@
+/* xlate.h -- the translator: live state from one build's layout into another's
+ * (interface; scan.c, xlate.c and digest.c implement it).
+ *
+ * The origin side *scans*: starting from its globals it follows typed
+ * pointers, finds the heap blocks they reach (hop__heap_find), and gives each
+ * block a type and an element count (hints resolve void * and tagged unions).
+ * The result is a list of *objects*: globals, heap blocks and read-only
+ * literals, each with its origin address, origin type and bytes.
+ *
+ * The destination side *translates*: for each object as it arrives (any
+ * order, any number of times), it converts every value from the origin's
+ * layout (index `from`) to its own (index `to`) and stores it in its own
+ * globals or in a block it allocates. A pointer to a block that has not
+ * arrived yet is parked and patched when the block arrives. finish() fails
+ * if anything is still unresolved.
+ *
+ * Values are never guessed: anything that cannot be translated exactly fails
+ * with HOP_EXLATE / HOP_ERANGE / HOP_EHINT and a message naming its path,
+ * e.g. "Chat->clients[5]->nick: ...".
+ *
+ * The digest is a layout-independent hash of the reachable state: values
+ * normalised, pointers as (origin block address, logical offset). It is a sum
+ * of per-object hashes, so it can be updated object by object.
+ */
+#ifndef HOP_XLATE_H
+#define HOP_XLATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index.h"
+
+enum hop_obj_kind {
+	HOP_OBJ_GLOBAL = 1,  /* a global variable: `var` is its id in the origin index */
+	HOP_OBJ_BLOCK = 2,   /* a heap block: `count` elements of `type` (+ trailing bytes) */
+	HOP_OBJ_LITERAL = 3, /* read-only bytes of the executable a pointer reaches (string literal) */
+};
+
+/* An object of the origin's state, as the scan finds it and the wire carries it. */
+struct hop_obj {
+	uint8_t kind;    /* enum hop_obj_kind */
+	uint32_t var;    /* GLOBAL: origin variable id; else HOP_NONE */
+	uint64_t addr;   /* origin run-time address of the first byte */
+	uint64_t size;   /* bytes (BLOCK: what the program asked for) */
+	uint32_t type;   /* origin type id of one element; HOP_NONE for LITERAL / raw bytes */
+	uint64_t count;  /* BLOCK: number of elements of `type` (size may exceed count * type size) */
+};
+
+/* How the runtime's heap is reached: the real one (hop__heap_*) by default;
+ * tests may pass their own. */
+struct hop_heap_ops {
+	/* block containing addr, or ending at it; 1 found, 0 not */
+	int (*find)(void *ctx, uint64_t addr, uint64_t *start, uint64_t *size);
+	void *(*alloc)(void *ctx, size_t size); /* zeroed memory */
+	void (*release)(void *ctx, void *p);
+	void *ctx;
+};
+extern const struct hop_heap_ops hop__real_heap;
+
+/* ---- origin: scan ------------------------------------------------------- */
+struct hop_scan;
+
+/* idx: the origin's own index; bias: its load bias (run-time = index address + bias). */
+int hop__scan_new(const struct hop_index *idx, intptr_t bias, const struct hop_heap_ops *heap,
+		  struct hop_scan **out);
+void hop__scan_free(struct hop_scan *s);
+/* Everything reachable from the globals. 0 or HOP_E* (message names the path). */
+int hop__scan_all(struct hop_scan *s);
+/* Incremental: the bytes of these origin address ranges changed; re-read the
+ * pointers in the objects that overlap them, add blocks newly reached.
+ * ranges: n pairs [start, end). Objects touched are marked changed. */
+int hop__scan_changed(struct hop_scan *s, const uint64_t (*ranges)[2], size_t n);
+/* The objects found, in a stable order (new ones appended). */
+size_t hop__scan_count(const struct hop_scan *s);
+const struct hop_obj *hop__scan_obj(const struct hop_scan *s, size_t i);
+/* Objects marked changed since the last call (ids into hop__scan_obj), cleared. */
+size_t hop__scan_take_changed(struct hop_scan *s, size_t **ids);
+/* Layout-independent digest of the origin's reachable state. */
+int hop__scan_digest(struct hop_scan *s, uint8_t digest[32]);
+
+/* ---- destination: translate --------------------------------------------- */
+struct hop_xlate;
+
+/* from: the origin's index; from_bias: the origin's load bias (it sends it);
+ * to / to_bias: this process's own index and bias. */
+int hop__xlate_new(const struct hop_index *from, intptr_t from_bias, const struct hop_index *to,
+		   intptr_t to_bias, const struct hop_heap_ops *heap, struct hop_xlate **out);
+void hop__xlate_free(struct hop_xlate *x);
+/* Translate one object; bytes holds o->size bytes in the origin's layout.
+ * Again for an object already translated: its values are replaced. */
+int hop__xlate_object(struct hop_xlate *x, const struct hop_obj *o, const void *bytes);
+/* Same for a changed byte range [off, off + len) of an object already sent:
+ * re-translates only the elements/members overlapping the range. */
+int hop__xlate_range(struct hop_xlate *x, const struct hop_obj *o, uint64_t off, const void *bytes,
+		     uint64_t len);
+/* The origin freed this block (or it is no longer reached): drop it. */
+int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr);
+/* All pointers resolved? 0 or HOP_EXLATE naming the first dangling path. */
+int hop__xlate_finish(struct hop_xlate *x);
+/* Digest of the translated state, comparable with hop__scan_digest(). */
+int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[32]);
+
+/* ---- objects on the wire / in an image file ----------------------------------
+ * Fixed-width big-endian record: kind u8, var u32, addr u64, size u64,
+ * type u32, count u64 (33 bytes), followed by the bytes. */
+#define HOP_OBJ_HEADER 33
+void hop__obj_encode(const struct hop_obj *o, uint8_t out[HOP_OBJ_HEADER]);
+/* 0 or HOP_EFORMAT (bad kind, sizes beyond limit). */
+int hop__obj_decode(const uint8_t in[HOP_OBJ_HEADER], struct hop_obj *o);
+
+#endif

@@ -61,7 +61,7 @@ build/asan/libhop.a: $(patsubst src/lib/%.c,build/asan/obj/%.o,$(LIB_SRC))
 # ---- the host tool ---------------------------------------------------------
 build/tool/%.o: src/tool/%.c $(wildcard src/tool/*.h) $(wildcard src/lib/*.h) include/hop.h
 	@mkdir -p $(@D)
-	gcc $(CSTD) $(CFLAGS) $(WARN) $(INC) -Isrc/tool -c $< -o $@
+	gcc $(CSTD) $(CFLAGS) $(WARN) -Iinclude -iquote src/lib -Isrc/tool -c $< -o $@
 
 bin/hop: $(patsubst src/tool/%.c,build/tool/%.o,$(TOOL_SRC)) build/x86_64/libhop.a
 	@mkdir -p $(@D)

@@ -325,7 +325,7 @@ static int ibm_encode(const struct hop_fp *v, uint8_t *p, int big_endian)
 	if (v->exp > 1023)
 		return -1;
 	struct u128 m = { v->mhi, v->mlo };
-	rest = u_shr(u_shl(m, 53), 53);
+	struct u128 top = u_shr(m, 75), rest = u_shr(u_shl(m, 53), 53);
 	struct u128 half = u_shl((struct u128){ 0, 1 }, 74);
 	int up = u_cmp(rest, half) > 0 || (u_cmp(rest, half) == 0 && (top.lo & 1));
 	struct hop_fp hi = *v, lo = *v;

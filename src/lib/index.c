@@ -548,7 +548,8 @@ int hop__index_encode(const struct hop_index *idx, uint8_t **out, size_t *len)
 		goto out;
 
 	uint8_t *p = buf + INDEX_HEADER_SIZE;
-	memcpy(p, st.buf, st.len);
+	if (st.len) /* st.buf is NULL for an index without names */
+		memcpy(p, st.buf, st.len);
 	p += st.len;
 	k = 0;
 	for (uint32_t i = 0; i < idx->ntypes; i++, p += TYPE_REC) {
@@ -630,14 +631,27 @@ out:
 
 /* ---- decode ------------------------------------------------------------------ */
 
-/* A name field: an offset into the string table that must start a string. */
-static const char *name_at(const char *strtab, uint32_t len, uint32_t off)
+/* A name field: an offset into the string table that must start a string.
+ * The first bad one is reported (what, entry i) and remembered in n->rc. */
+struct names {
+	const char *tab;
+	uint32_t len;
+	int rc;
+};
+
+static const char *name_at(struct names *n, uint32_t off, const char *what, uint32_t i)
 {
-	if (off >= len)
-		return NULL;
-	if (off > 0 && strtab[off - 1] != '\0')
-		return NULL; /* must start a string, not point into one */
-	return strtab + off;
+	const char *why = NULL;
+	if (off >= n->len)
+		why = "is outside the string table";
+	else if (off > 0 && n->tab[off - 1] != '\0')
+		why = "points into the middle of a string"; /* must start one */
+	if (!why)
+		return n->tab + off;
+	if (n->rc == 0)
+		n->rc = hop__fail(HOP_EFORMAT, "index: name of %s %u: offset %u %s (%u bytes)", what, i, off, why,
+				  n->len);
+	return NULL;
 }
 
 int hop__index_decode(const uint8_t *buf, size_t len, struct hop_index **out)
@@ -696,8 +710,7 @@ int hop__index_decode(const uint8_t *buf, size_t len, struct hop_index **out)
 	memcpy(c->data, buf + hsize, counts[0]);
 	c->data[counts[0]] = '\0';
 	st->chunks = c;
-	const char *strtab = c->data;
-	uint32_t slen = counts[0];
+	struct names nm = { c->data, counts[0], 0 };
 
 	idx->ntypes = counts[1];
 	idx->nmembers = counts[2];
@@ -719,7 +732,7 @@ int hop__index_decode(const uint8_t *buf, size_t len, struct hop_index **out)
 	hop__rd_init(&r, buf + hsize + counts[0], body - counts[0]);
 	for (uint32_t i = 0; i < idx->ntypes; i++) {
 		struct hop_type *t = &idx->types[i];
-		t->name = name_at(strtab, slen, hop__rd32(&r));
+		t->name = name_at(&nm, hop__rd32(&r), "type", i);
 		t->kind = hop__rd8(&r);
 		t->enc = hop__rd8(&r);
 		t->flags = hop__rd16(&r);
@@ -731,7 +744,7 @@ int hop__index_decode(const uint8_t *buf, size_t len, struct hop_index **out)
 	}
 	for (uint32_t i = 0; i < idx->nmembers; i++) {
 		struct hop_member *m = &idx->members[i];
-		m->name = name_at(strtab, slen, hop__rd32(&r));
+		m->name = name_at(&nm, hop__rd32(&r), "member", i);
 		m->type = hop__rd32(&r);
 		m->offset = hop__rd64(&r);
 		m->bit_offset = hop__rd32(&r);
@@ -739,31 +752,35 @@ int hop__index_decode(const uint8_t *buf, size_t len, struct hop_index **out)
 	}
 	for (uint32_t i = 0; i < idx->nvars; i++) {
 		struct hop_var *v = &idx->vars[i];
-		v->name = name_at(strtab, slen, hop__rd32(&r));
+		v->name = name_at(&nm, hop__rd32(&r), "variable", i);
 		v->type = hop__rd32(&r);
 		v->size = hop__rd64(&r);
 		v->address = hop__rd64(&r);
 	}
 	for (uint32_t i = 0; i < idx->nfuncs; i++) {
 		struct hop_func *f = &idx->funcs[i];
-		f->name = name_at(strtab, slen, hop__rd32(&r));
+		f->name = name_at(&nm, hop__rd32(&r), "function", i);
 		f->address = hop__rd64(&r);
 		f->size = hop__rd64(&r);
 	}
 	for (uint32_t i = 0; i < idx->npoints; i++)
-		idx->points[i].name = name_at(strtab, slen, hop__rd32(&r));
+		idx->points[i].name = name_at(&nm, hop__rd32(&r), "point", i);
 	for (uint32_t i = 0; i < idx->nsections; i++) {
 		struct hop_section *s = &idx->sections[i];
-		s->name = name_at(strtab, slen, hop__rd32(&r));
+		s->name = name_at(&nm, hop__rd32(&r), "section", i);
 		s->address = hop__rd64(&r);
 		s->size = hop__rd64(&r);
 		s->flags = hop__rd32(&r);
 	}
 	for (uint32_t i = 0; i < idx->nhints; i++)
-		idx->hints[i] = name_at(strtab, slen, hop__rd32(&r));
+		idx->hints[i] = name_at(&nm, hop__rd32(&r), "hint", i);
 	if (r.bad || hop__rd_left(&r) != 0) {
 		hop__index_free(idx);
 		return hop__fail(HOP_EFORMAT, "index: tables do not fill the body");
+	}
+	if (nm.rc < 0) {
+		hop__index_free(idx);
+		return nm.rc;
 	}
 	int rc = hop__index_verify(idx);
 	if (rc < 0) {

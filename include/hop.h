@@ -65,6 +65,10 @@ int hop_init(void);
 /* How many migrations this state has been through: 0 on a fresh start. */
 int hop_resumed(void);
 
+/* 1 when `hop receive` started this process to receive a migration: its state
+ * will arrive at its first HOP_POINT, so it may skip building its own. */
+int hop_incoming(void);
+
 /* ---- transfer points --------------------------------------------------------
  * HOP_POINT(name) is a statement; name is an identifier. A switch to another
  * machine happens only at a transfer point. When no migration runs it costs

@@ -1325,6 +1325,11 @@ static int read_target(struct dx *x)
 				 eh.e_machine, tool_target_names());
 	if ((cls != ELFCLASS32 && cls != ELFCLASS64) || (data != ELFDATA2LSB && data != ELFDATA2MSB))
 		return hop__fail(HOP_EFORMAT, "%s: bad ELF class %d or data encoding %d", x->path, cls, data);
+	size_t size = 0;
+	const char *raw = elf_rawfile(x->elf, &size);
+	if (!raw || eh.e_shoff > size || (uint64_t)eh.e_shnum * eh.e_shentsize > size - eh.e_shoff)
+		return hop__fail(HOP_EFORMAT, "%s: ELF file is truncated (%zu bytes, section headers at %llu)",
+				 x->path, size, (unsigned long long)eh.e_shoff);
 	x->idx->arch = (uint8_t)t->arch;
 	x->idx->pointer_size = cls == ELFCLASS64 ? 8 : 4;
 	x->idx->big_endian = data == ELFDATA2MSB;

@@ -70,6 +70,9 @@ int hop__scan_all(struct hop_scan *s);
  * pointers in the objects that overlap them, add blocks newly reached.
  * ranges: n pairs [start, end). Objects touched are marked changed. */
 int hop__scan_changed(struct hop_scan *s, const uint64_t (*ranges)[2], size_t n);
+/* The origin freed this block: forget it (its id stays, hop__scan_obj()
+ * returns NULL for it). 0 or HOP_ENOENT. */
+int hop__scan_drop(struct hop_scan *s, uint64_t addr);
 /* The objects found, in a stable order (new ones appended). */
 size_t hop__scan_count(const struct hop_scan *s);
 const struct hop_obj *hop__scan_obj(const struct hop_scan *s, size_t i);

@@ -1,0 +1,1038 @@
+/* digest.c -- the layout-independent state digest, and the layout knowledge
+ * the origin's scan and the destination's translator share.
+ *
+ * Origin and destination hash their own memory, each through its own index;
+ * equal digests mean the state arrived exactly. So everything hashed here is
+ * free of layout: members in name order, values in a normal form, pointers as
+ * what they designate. The hash is BLAKE2s (RFC 7693), written out here
+ * because libhop uses libc only; it is a consistency check, not security.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "err.h"
+#include "ldouble.h"
+
+/* ---- BLAKE2s (RFC 7693) -------------------------------------------------------- */
+static const uint32_t b2s_iv[8] = { 0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
+				    0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19 };
+static const uint8_t b2s_sigma[10][16] = {
+	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 }, { 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },
+	{ 11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4 }, { 7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8 },
+	{ 9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13 }, { 2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9 },
+	{ 12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11 }, { 13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10 },
+	{ 6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5 }, { 10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0 },
+};
+
+static inline uint32_t rotr32(uint32_t x, int n) { return x >> n | x << (32 - n); }
+
+static void b2s_compress(struct hop_b2s *s, const uint8_t *blk, int last)
+{
+	uint32_t m[16], v[16];
+	for (int i = 0; i < 16; i++)
+		m[i] = (uint32_t)blk[4 * i] | (uint32_t)blk[4 * i + 1] << 8 | (uint32_t)blk[4 * i + 2] << 16 |
+		       (uint32_t)blk[4 * i + 3] << 24;
+	for (int i = 0; i < 8; i++) {
+		v[i] = s->h[i];
+		v[i + 8] = b2s_iv[i];
+	}
+	v[12] ^= s->t[0];
+	v[13] ^= s->t[1];
+	if (last)
+		v[14] = ~v[14];
+#define G(a, b, c, d, x, y)                                  \
+	do {                                                 \
+		v[a] = v[a] + v[b] + (x);                    \
+		v[d] = rotr32(v[d] ^ v[a], 16);              \
+		v[c] = v[c] + v[d];                          \
+		v[b] = rotr32(v[b] ^ v[c], 12);              \
+		v[a] = v[a] + v[b] + (y);                    \
+		v[d] = rotr32(v[d] ^ v[a], 8);               \
+		v[c] = v[c] + v[d];                          \
+		v[b] = rotr32(v[b] ^ v[c], 7);               \
+	} while (0)
+	for (int r = 0; r < 10; r++) {
+		const uint8_t *sg = b2s_sigma[r];
+		G(0, 4, 8, 12, m[sg[0]], m[sg[1]]);
+		G(1, 5, 9, 13, m[sg[2]], m[sg[3]]);
+		G(2, 6, 10, 14, m[sg[4]], m[sg[5]]);
+		G(3, 7, 11, 15, m[sg[6]], m[sg[7]]);
+		G(0, 5, 10, 15, m[sg[8]], m[sg[9]]);
+		G(1, 6, 11, 12, m[sg[10]], m[sg[11]]);
+		G(2, 7, 8, 13, m[sg[12]], m[sg[13]]);
+		G(3, 4, 9, 14, m[sg[14]], m[sg[15]]);
+	}
+#undef G
+	for (int i = 0; i < 8; i++)
+		s->h[i] ^= v[i] ^ v[i + 8];
+}
+
+void hop__b2s_init(struct hop_b2s *s)
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->h, b2s_iv, sizeof(s->h));
+	s->h[0] ^= 0x01010000 ^ 32; /* no key, 32-byte digest */
+}
+
+static void b2s_count(struct hop_b2s *s, uint32_t n)
+{
+	s->t[0] += n;
+	if (s->t[0] < n)
+		s->t[1]++;
+}
+
+void hop__b2s_update(struct hop_b2s *s, const void *p, size_t n)
+{
+	const uint8_t *in = p;
+	while (n) {
+		if (s->n == 64) { /* keep the last block for final() */
+			b2s_count(s, 64);
+			b2s_compress(s, s->buf, 0);
+			s->n = 0;
+		}
+		size_t k = 64 - s->n < n ? 64 - s->n : n;
+		memcpy(s->buf + s->n, in, k);
+		s->n += k;
+		in += k;
+		n -= k;
+	}
+}
+
+void hop__b2s_final(struct hop_b2s *s, uint8_t out[32])
+{
+	b2s_count(s, (uint32_t)s->n);
+	memset(s->buf + s->n, 0, 64 - s->n);
+	b2s_compress(s, s->buf, 1);
+	for (int i = 0; i < 8; i++)
+		for (int k = 0; k < 4; k++)
+			out[4 * i + k] = (uint8_t)(s->h[i] >> (8 * k));
+}
+
+static uint64_t lane(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int k = 7; k >= 0; k--)
+		v = v << 8 | p[k];
+	return v;
+}
+
+void hop__digest_add(uint64_t sum[4], const uint8_t hash[32])
+{
+	for (int i = 0; i < 4; i++)
+		sum[i] += lane(hash + 8 * i);
+}
+
+void hop__digest_sub(uint64_t sum[4], const uint8_t hash[32])
+{
+	for (int i = 0; i < 4; i++)
+		sum[i] -= lane(hash + 8 * i);
+}
+
+void hop__digest_out(const uint64_t sum[4], uint8_t out[32])
+{
+	for (int i = 0; i < 4; i++)
+		for (int k = 0; k < 8; k++)
+			out[8 * i + k] = (uint8_t)(sum[i] >> (8 * k));
+}
+
+/* ---- scalars -------------------------------------------------------------------- */
+int hop__scalar(const struct hop_index *idx, uint32_t t, int *is_signed, int *fmt)
+{
+	if (t >= idx->ntypes)
+		return HOP_SC_NONE;
+	const struct hop_type *ty = &idx->types[t];
+	*is_signed = 0;
+	*fmt = 0;
+	switch (ty->kind) {
+	case HOP_KIND_POINTER:
+		return HOP_SC_PTR;
+	case HOP_KIND_BASE:
+	case HOP_KIND_ENUM:
+		switch (ty->enc) {
+		case HOP_ENC_SIGNED:
+			*is_signed = 1;
+			return HOP_SC_INT;
+		case HOP_ENC_UNSIGNED:
+		case HOP_ENC_BOOL:
+			return HOP_SC_INT;
+		case HOP_ENC_SIGNED_CHAR:
+		case HOP_ENC_UNSIGNED_CHAR:
+			if (ty->size != 1) { /* wchar-like: an integer */
+				*is_signed = ty->enc == HOP_ENC_SIGNED_CHAR;
+				return HOP_SC_INT;
+			}
+			return HOP_SC_CHAR;
+		case HOP_ENC_FLOAT:
+			*fmt = hop__fp_format(ty->size, idx->long_double);
+			return HOP_SC_FLOAT;
+		case HOP_ENC_COMPLEX:
+			*fmt = hop__fp_format(ty->size / 2, idx->long_double);
+			return HOP_SC_COMPLEX;
+		}
+	}
+	return HOP_SC_NONE;
+}
+
+uint64_t hop__get_uint(const uint8_t *p, unsigned size, int big_endian)
+{
+	uint64_t v = 0;
+	if (big_endian)
+		for (unsigned i = 0; i < size; i++)
+			v = v << 8 | p[i];
+	else
+		for (unsigned i = size; i-- > 0;)
+			v = v << 8 | p[i];
+	return v;
+}
+
+void hop__put_uint(uint8_t *p, unsigned size, int big_endian, uint64_t v)
+{
+	for (unsigned i = 0; i < size; i++) {
+		p[big_endian ? size - 1 - i : i] = (uint8_t)v;
+		v = size > 8 || i >= 7 ? 0 : v >> 8;
+	}
+}
+
+/* Bit k of the struct: little endian counts from the LSB of byte 0, big
+ * endian from the MSB of byte 0. The value's most significant bit is the
+ * highest-numbered bit on little endian, the lowest-numbered on big endian. */
+uint64_t hop__bits_get(const uint8_t *base, uint64_t bit, unsigned width, int big_endian)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < width; i++) {
+		uint64_t k = big_endian ? bit + i : bit + width - 1 - i; /* MSB first */
+		unsigned b = big_endian ? 7 - (unsigned)(k & 7) : (unsigned)(k & 7);
+		v = v << 1 | ((base[k >> 3] >> b) & 1);
+	}
+	return v;
+}
+
+void hop__bits_put(uint8_t *base, uint64_t bit, unsigned width, int big_endian, uint64_t v)
+{
+	for (unsigned i = 0; i < width; i++) {
+		uint64_t k = big_endian ? bit + width - 1 - i : bit + i; /* LSB first */
+		unsigned b = big_endian ? 7 - (unsigned)(k & 7) : (unsigned)(k & 7);
+		base[k >> 3] = (uint8_t)((base[k >> 3] & ~(1u << b)) | ((v & 1) << b));
+		v >>= 1;
+	}
+}
+
+/* ---- the layout cache ------------------------------------------------------------ */
+#define LAY_PTR_KNOWN 0x1
+#define LAY_HAS_PTR 0x2
+
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+static uint32_t pow2_above(uint32_t n)
+{
+	uint32_t c = 16;
+	while (c < n * 2 && c < (1u << 30))
+		c <<= 1;
+	return c;
+}
+
+int hop__lay_new(const struct hop_index *idx, struct hop_lay **out)
+{
+	struct hop_lay *l = calloc(1, sizeof(*l));
+	int rc;
+	if (!l)
+		return hop__fail(HOP_ENOMEM, "layout: out of memory");
+	l->idx = idx;
+	if ((rc = hop__hints_new(idx, &l->hints)) < 0) {
+		free(l);
+		return rc;
+	}
+	l->tflags = calloc(idx->ntypes + 1, 1);
+	l->order = calloc(idx->ntypes + 1, sizeof(uint32_t *));
+	l->names_cap = pow2_above(idx->ntypes);
+	l->names = malloc(sizeof(uint32_t) * l->names_cap);
+	l->vnames_cap = pow2_above(idx->nvars);
+	l->vnames = malloc(sizeof(uint32_t) * l->vnames_cap);
+	l->vsorted = malloc(sizeof(uint32_t) * (idx->nvars + 1));
+	if (!l->tflags || !l->order || !l->names || !l->vnames || !l->vsorted) {
+		hop__lay_free(l);
+		return hop__fail(HOP_ENOMEM, "layout: out of memory");
+	}
+	memset(l->names, 0xff, sizeof(uint32_t) * l->names_cap);
+	memset(l->vnames, 0xff, sizeof(uint32_t) * l->vnames_cap);
+	for (uint32_t t = 0; t < idx->ntypes; t++) {
+		uint32_t m = l->names_cap - 1, h = str_hash(idx->types[t].name) & m;
+		for (;; h = (h + 1) & m) {
+			uint32_t o = l->names[h];
+			if (o == HOP_NONE) {
+				l->names[h] = t;
+				break;
+			}
+			if (!strcmp(idx->types[o].name, idx->types[t].name)) {
+				/* prefer a complete definition over a declaration */
+				if ((idx->types[o].flags & HOP_TF_DECLARATION) && !(idx->types[t].flags & HOP_TF_DECLARATION))
+					l->names[h] = t;
+				break;
+			}
+		}
+	}
+	for (uint32_t v = 0; v < idx->nvars; v++) {
+		uint32_t m = l->vnames_cap - 1, h = str_hash(idx->vars[v].name) & m;
+		for (;; h = (h + 1) & m) {
+			uint32_t o = l->vnames[h];
+			if (o == HOP_NONE) {
+				l->vnames[h] = v;
+				break;
+			}
+			if (!strcmp(idx->vars[o].name, idx->vars[v].name))
+				break;
+		}
+		if (idx->vars[v].size)
+			l->vsorted[l->nvsorted++] = v;
+	}
+	/* insertion-free sort of vars by address */
+	const struct hop_var *vars = idx->vars;
+	for (uint32_t gap = l->nvsorted / 2; gap; gap /= 2) /* shell sort: no global for qsort */
+		for (uint32_t i = gap; i < l->nvsorted; i++)
+			for (uint32_t j = i; j >= gap && vars[l->vsorted[j - gap]].address > vars[l->vsorted[j]].address;
+			     j -= gap) {
+				uint32_t tmp = l->vsorted[j];
+				l->vsorted[j] = l->vsorted[j - gap];
+				l->vsorted[j - gap] = tmp;
+			}
+	*out = l;
+	return 0;
+}
+
+void hop__lay_free(struct hop_lay *l)
+{
+	if (!l)
+		return;
+	if (l->order)
+		for (uint32_t t = 0; t < l->idx->ntypes; t++)
+			free(l->order[t]);
+	free(l->order);
+	free(l->tflags);
+	free(l->names);
+	free(l->vnames);
+	free(l->vsorted);
+	hop__hints_free(l->hints);
+	free(l);
+}
+
+uint32_t hop__lay_type(const struct hop_lay *l, const char *name)
+{
+	uint32_t m = l->names_cap - 1, h = str_hash(name) & m;
+	for (;; h = (h + 1) & m) {
+		uint32_t o = l->names[h];
+		if (o == HOP_NONE || !strcmp(l->idx->types[o].name, name))
+			return o;
+	}
+}
+
+uint32_t hop__lay_var(const struct hop_lay *l, const char *name)
+{
+	uint32_t m = l->vnames_cap - 1, h = str_hash(name) & m;
+	for (;; h = (h + 1) & m) {
+		uint32_t o = l->vnames[h];
+		if (o == HOP_NONE || !strcmp(l->idx->vars[o].name, name))
+			return o;
+	}
+}
+
+int hop__lay_var_at(const struct hop_lay *l, uint64_t a, uint32_t *var, uint64_t *off)
+{
+	const struct hop_var *vars = l->idx->vars;
+	uint32_t lo = 0, hi = l->nvsorted;
+	while (lo < hi) { /* first var starting above a */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (vars[l->vsorted[mid]].address <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return 0;
+	const struct hop_var *v = &vars[l->vsorted[lo - 1]];
+	if (a - v->address > v->size)
+		return 0;
+	*var = l->vsorted[lo - 1];
+	*off = a - v->address;
+	return 1;
+}
+
+int hop__lay_has_ptr(struct hop_lay *l, uint32_t t)
+{
+	const struct hop_index *idx = l->idx;
+	if (t >= idx->ntypes)
+		return 0;
+	if (l->tflags[t] & LAY_PTR_KNOWN)
+		return !!(l->tflags[t] & LAY_HAS_PTR);
+	const struct hop_type *ty = &idx->types[t];
+	int has = 0;
+	switch (ty->kind) {
+	case HOP_KIND_POINTER:
+		has = 1;
+		break;
+	case HOP_KIND_ARRAY:
+		has = hop__lay_has_ptr(l, ty->target); /* acyclic: the index verified it */
+		break;
+	case HOP_KIND_STRUCT:
+	case HOP_KIND_UNION:
+		for (uint32_t k = 0; k < ty->nmembers && !has; k++)
+			has = hop__lay_has_ptr(l, idx->members[ty->first_member + k].type);
+		break;
+	}
+	l->tflags[t] |= LAY_PTR_KNOWN | (has ? LAY_HAS_PTR : 0);
+	return has;
+}
+
+uint32_t hop__lay_union_rep(const struct hop_lay *l, uint32_t u)
+{
+	const struct hop_index *idx = l->idx;
+	const struct hop_type *ty = &idx->types[u];
+	uint32_t best = HOP_NONE;
+	uint64_t bs = 0;
+	for (uint32_t k = 0; k < ty->nmembers; k++) {
+		const struct hop_member *m = &idx->members[ty->first_member + k];
+		uint64_t s = idx->types[m->type].size;
+		if (best == HOP_NONE || s > bs) {
+			best = ty->first_member + k;
+			bs = s;
+		}
+	}
+	return best;
+}
+
+const struct hop_member *hop__lay_fam(const struct hop_lay *l, uint32_t t)
+{
+	const struct hop_index *idx = l->idx;
+	if (t >= idx->ntypes || idx->types[t].kind != HOP_KIND_STRUCT || !idx->types[t].nmembers)
+		return NULL;
+	const struct hop_type *ty = &idx->types[t];
+	const struct hop_member *m = &idx->members[ty->first_member + ty->nmembers - 1];
+	const struct hop_type *mt = &idx->types[m->type];
+	if (mt->kind == HOP_KIND_ARRAY && mt->count == 0 && !m->bit_size && idx->types[mt->target].size)
+		return m;
+	return NULL;
+}
+
+const uint32_t *hop__lay_order(struct hop_lay *l, uint32_t t)
+{
+	if (l->order[t])
+		return l->order[t];
+	const struct hop_type *ty = &l->idx->types[t];
+	uint32_t *o = malloc(sizeof(uint32_t) * (ty->nmembers + 1));
+	if (!o)
+		return NULL;
+	for (uint32_t k = 0; k < ty->nmembers; k++)
+		o[k] = ty->first_member + k;
+	/* insertion sort by name: structs are small and this runs once per type */
+	for (uint32_t i = 1; i < ty->nmembers; i++)
+		for (uint32_t j = i; j > 0 && strcmp(l->idx->members[o[j - 1]].name, l->idx->members[o[j]].name) > 0; j--) {
+			uint32_t tmp = o[j];
+			o[j] = o[j - 1];
+			o[j - 1] = tmp;
+		}
+	l->order[t] = o;
+	return o;
+}
+
+int hop__same_type(const struct hop_index *idx, uint32_t a, uint32_t b)
+{
+	if (a == b)
+		return 1;
+	if (a >= idx->ntypes || b >= idx->ntypes)
+		return 0;
+	const struct hop_type *x = &idx->types[a], *y = &idx->types[b];
+	return x->kind == y->kind && x->size == y->size && !strcmp(x->name, y->name);
+}
+
+int hop__is_sub(const struct hop_index *idx, uint32_t t, uint64_t off, uint32_t s)
+{
+	for (int depth = 0; depth < 64 && t < idx->ntypes; depth++) {
+		const struct hop_type *ty = &idx->types[t];
+		if (off == 0 && hop__same_type(idx, t, s))
+			return 1;
+		if (ty->kind == HOP_KIND_ARRAY) {
+			uint64_t es = idx->types[ty->target].size;
+			if (!es)
+				return 0;
+			t = ty->target;
+			off %= es;
+			continue;
+		}
+		if (ty->kind != HOP_KIND_STRUCT && ty->kind != HOP_KIND_UNION)
+			return 0;
+		uint32_t next = HOP_NONE;
+		uint64_t noff = 0;
+		for (uint32_t k = 0; k < ty->nmembers; k++) {
+			const struct hop_member *m = &idx->members[ty->first_member + k];
+			const struct hop_type *mt = &idx->types[m->type];
+			if (m->bit_size)
+				continue;
+			int fam = mt->kind == HOP_KIND_ARRAY && mt->count == 0;
+			if (off >= m->offset && (fam || off - m->offset < mt->size)) {
+				if (ty->kind == HOP_KIND_UNION && off == m->offset && hop__same_type(idx, m->type, s))
+					return 1;
+				if (next == HOP_NONE) {
+					next = m->type;
+					noff = off - m->offset;
+				}
+			}
+		}
+		if (next == HOP_NONE)
+			return 0;
+		t = next;
+		off = noff;
+	}
+	return 0;
+}
+
+int hop__read_tag(const struct hop_index *idx, const struct hop_member *tag, const uint8_t *sbase, int64_t *v)
+{
+	int sg, fmt;
+	int sc = hop__scalar(idx, tag->type, &sg, &fmt);
+	if (sc != HOP_SC_INT && sc != HOP_SC_CHAR)
+		return -1;
+	if (sc == HOP_SC_CHAR)
+		sg = idx->types[tag->type].enc == HOP_ENC_SIGNED_CHAR;
+	uint64_t u;
+	unsigned w;
+	if (tag->bit_size) {
+		w = tag->bit_size;
+		u = hop__bits_get(sbase, tag->bit_offset, w, idx->big_endian);
+	} else {
+		w = (unsigned)idx->types[tag->type].size * 8;
+		if (w > 64)
+			return -1;
+		u = hop__get_uint(sbase + tag->offset, w / 8, idx->big_endian);
+	}
+	if (sg && w < 64 && (u >> (w - 1) & 1))
+		u |= ~0ull << w;
+	*v = (int64_t)u;
+	return 0;
+}
+
+int hop__union_live(struct hop_lay *l, uint32_t st, const struct hop_member *um, const uint8_t *sbase,
+		    uint32_t *member, int *has)
+{
+	const struct hop_index *idx = l->idx;
+	const struct hop_union_hint *uh = hop__hint_union(l->hints, idx->types[st].name, um->name);
+	*has = 0;
+	if (!uh)
+		return 0;
+	*has = 1;
+	const struct hop_member *tag = hop__index_member(idx, st, uh->tag);
+	if (!tag)
+		return hop__fail(HOP_EHINT, "HOP_UNION_TAG(%s, %s, %s): %s has no member %s", uh->stype, uh->umember,
+				 uh->tag, uh->stype, uh->tag);
+	int64_t v;
+	if (hop__read_tag(idx, tag, sbase, &v) < 0)
+		return hop__fail(HOP_EHINT, "HOP_UNION_TAG(%s, %s, %s): the tag is not an integer", uh->stype,
+				 uh->umember, uh->tag);
+	for (uint32_t i = 0; i < uh->ncases; i++) {
+		if (uh->cases[i].value != v)
+			continue;
+		const struct hop_member *m = hop__index_member(idx, um->type, uh->cases[i].member);
+		if (!m)
+			return hop__fail(HOP_EHINT, "HOP_UNION_CASE(%s, %s, %lld, %s): the union has no member %s",
+					 uh->stype, uh->umember, (long long)v, uh->cases[i].member, uh->cases[i].member);
+		*member = (uint32_t)(m - idx->members);
+		return 0;
+	}
+	return hop__fail(HOP_EHINT, "%s.%s: tag %s is %lld, which no HOP_UNION_CASE(%s, %s, %lld, <member>) names",
+			 uh->stype, uh->umember, uh->tag, (long long)v, uh->stype, uh->umember, (long long)v);
+}
+
+/* ---- paths ------------------------------------------------------------------------ */
+struct sbuf {
+	char *p;
+	size_t len, n;
+};
+
+static void sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	if (b->n >= b->len)
+		return;
+	va_start(ap, fmt);
+	int k = vsnprintf(b->p + b->n, b->len - b->n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		b->n = b->n + (size_t)k < b->len ? b->n + (size_t)k : b->len - 1;
+}
+
+/* ".m[3].y" for byte off in a value of type t */
+static void member_path(const struct hop_index *idx, uint32_t t, uint64_t off, struct sbuf *b)
+{
+	for (int depth = 0; depth < 64 && t < idx->ntypes; depth++) {
+		const struct hop_type *ty = &idx->types[t];
+		if (ty->kind == HOP_KIND_ARRAY) {
+			uint64_t es = idx->types[ty->target].size;
+			if (!es)
+				return;
+			sb_add(b, "[%llu]", (unsigned long long)(off / es));
+			off %= es;
+			t = ty->target;
+			continue;
+		}
+		if (ty->kind == HOP_KIND_STRUCT || ty->kind == HOP_KIND_UNION) {
+			const struct hop_member *hit = NULL;
+			for (uint32_t k = 0; k < ty->nmembers && !hit; k++) {
+				const struct hop_member *m = &idx->members[ty->first_member + k];
+				const struct hop_type *mt = &idx->types[m->type];
+				int fam = mt->kind == HOP_KIND_ARRAY && mt->count == 0;
+				if (m->bit_size) {
+					if (off * 8 + 7 >= m->bit_offset && off * 8 < (uint64_t)m->bit_offset + m->bit_size)
+						hit = m;
+				} else if (off >= m->offset && (fam || off - m->offset < mt->size)) {
+					hit = m;
+				}
+			}
+			if (!hit) {
+				if (off)
+					sb_add(b, "+%llu", (unsigned long long)off);
+				return;
+			}
+			sb_add(b, ".%s", hit->name);
+			if (hit->bit_size)
+				return;
+			off -= hit->offset;
+			t = hit->type;
+			continue;
+		}
+		if (off)
+			sb_add(b, "+%llu", (unsigned long long)off);
+		return;
+	}
+}
+
+/* Path of byte off in an object reached by path `b` so far. */
+static void step(const struct hop_index *idx, const struct hop_pathobj *o, uint64_t off, int is_root, struct sbuf *b)
+{
+	uint64_t es = o->type < idx->ntypes ? idx->types[o->type].size : 0;
+	if (is_root && o->name) {
+		member_path(idx, o->type, off, b);
+		return;
+	}
+	uint64_t i = es ? off / es : 0, r = es ? off % es : off;
+	int agg = o->type < idx->ntypes &&
+		  (idx->types[o->type].kind == HOP_KIND_STRUCT || idx->types[o->type].kind == HOP_KIND_UNION);
+	if (i == 0 && agg) {
+		char tmp[512];
+		struct sbuf t = { tmp, sizeof(tmp), 0 };
+		tmp[0] = 0;
+		member_path(idx, o->type, r, &t);
+		if (tmp[0] == '.') {
+			sb_add(b, "->%s", tmp + 1);
+			return;
+		}
+		sb_add(b, "[0]%s", tmp);
+		return;
+	}
+	sb_add(b, "[%llu]", (unsigned long long)i);
+	member_path(idx, o->type, r, b);
+}
+
+void hop__path(const struct hop_index *idx, hop_pathget_fn get, void *ctx, uint32_t obj, uint64_t off,
+	       char *buf, size_t len)
+{
+	enum { MAXCHAIN = 24 };
+	struct hop_pathobj chain[MAXCHAIN];
+	uint64_t offs[MAXCHAIN];
+	int n = 0;
+	uint64_t skipped = 0;
+	struct sbuf b = { buf, len, 0 };
+	uint32_t id = obj;
+	uint64_t o = off;
+
+	if (!len)
+		return;
+	buf[0] = 0;
+	/* walk up: keep the nearest MAXCHAIN - 4 and the 4 at the root end */
+	struct hop_pathobj tmp;
+	for (uint64_t guard = 0; id != HOP_NONE && guard < (1u << 24); guard++) {
+		if (get(ctx, id, &tmp) < 0)
+			break;
+		if (n < MAXCHAIN) {
+			chain[n] = tmp;
+			offs[n] = o;
+			n++;
+		} else {
+			/* slide: drop index MAXCHAIN-5 (keeps the near end) */
+			memmove(&chain[MAXCHAIN - 5], &chain[MAXCHAIN - 4], sizeof(chain[0]) * 4);
+			memmove(&offs[MAXCHAIN - 5], &offs[MAXCHAIN - 4], sizeof(offs[0]) * 4);
+			chain[MAXCHAIN - 1] = tmp;
+			offs[MAXCHAIN - 1] = o;
+			skipped++;
+		}
+		o = tmp.poff;
+		id = tmp.parent;
+	}
+	if (n == 0) {
+		sb_add(&b, "(object %u)", obj);
+		return;
+	}
+	/* chain[n-1] is the root */
+	const struct hop_pathobj *root = &chain[n - 1];
+	if (root->name)
+		sb_add(&b, "%s", root->name);
+	else
+		sb_add(&b, "(block 0x%llx)", (unsigned long long)root->addr);
+	for (int k = n - 1; k >= 0; k--) {
+		step(idx, &chain[k], offs[k], k == n - 1, &b);
+		if (skipped && k == MAXCHAIN - 4)
+			sb_add(&b, "...(%llu more)...", (unsigned long long)skipped);
+	}
+}
+
+/* ---- the digest walk ------------------------------------------------------------------ */
+struct dwalk {
+	struct hop_lay *l;
+	hop_ptrnorm_fn norm;
+	void *ctx;
+	struct hop_b2s *h;
+	int depth;
+};
+
+static void emit_int(struct hop_b2s *h, int64_t v)
+{
+	uint8_t b[9];
+	b[0] = 'i';
+	for (int k = 0; k < 8; k++)
+		b[1 + k] = (uint8_t)((uint64_t)v >> (8 * k));
+	hop__b2s_update(h, b, 9);
+}
+
+static void emit_float(struct hop_b2s *h, int fmt, const uint8_t *p, int be)
+{
+	struct hop_fp v;
+	uint8_t b[1 + 2 + 4 + 16];
+	if (hop__fp_decode(fmt, p, be, &v) < 0) {
+		/* not exactly decodable (x87 unnormal, wide IBM pair): raw, normalised to big endian */
+		size_t n = hop__fp_bytes(fmt);
+		b[0] = 'F';
+		hop__b2s_update(h, b, 1);
+		for (size_t i = 0; i < n; i++)
+			hop__b2s_update(h, &p[be ? i : n - 1 - i], 1);
+		return;
+	}
+	memset(b, 0, sizeof(b));
+	b[0] = 'f';
+	b[1] = v.sign;
+	b[2] = v.cls;
+	if (v.cls == HOP_FPC_NUM) {
+		hop__put_uint(b + 3, 4, 0, (uint32_t)v.exp);
+		hop__put_uint(b + 7, 8, 0, v.mhi);
+		hop__put_uint(b + 15, 8, 0, v.mlo);
+	}
+	hop__b2s_update(h, b, sizeof(b));
+}
+
+static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p);
+
+static int dwalk_struct(struct dwalk *w, uint32_t t, const uint8_t *p)
+{
+	const struct hop_index *idx = w->l->idx;
+	const struct hop_type *ty = &idx->types[t];
+	const uint32_t *order = hop__lay_order(w->l, t);
+	if (!order)
+		return hop__fail(HOP_ENOMEM, "digest: out of memory");
+	for (uint32_t k = 0; k < ty->nmembers; k++) {
+		const struct hop_member *m = &idx->members[order[k]];
+		const struct hop_type *mt = &idx->types[m->type];
+		int rc;
+		hop__b2s_update(w->h, m->name, strlen(m->name) + 1);
+		if (m->bit_size) {
+			int sg, fmt;
+			hop__scalar(idx, m->type, &sg, &fmt);
+			if (mt->kind == HOP_KIND_BASE && mt->enc == HOP_ENC_SIGNED_CHAR)
+				sg = 1;
+			uint64_t u = hop__bits_get(p, m->bit_offset, m->bit_size, idx->big_endian);
+			if (sg && m->bit_size < 64 && (u >> (m->bit_size - 1) & 1))
+				u |= ~0ull << m->bit_size;
+			emit_int(w->h, (int64_t)u);
+			continue;
+		}
+		if (mt->kind == HOP_KIND_ARRAY && mt->count == 0)
+			continue; /* flexible array member: the object walk does it */
+		if (mt->kind == HOP_KIND_UNION && ty->kind == HOP_KIND_STRUCT) {
+			uint32_t live;
+			int has;
+			if ((rc = hop__union_live(w->l, t, m, p, &live, &has)) < 0)
+				return rc;
+			if (has) {
+				const struct hop_member *lm = &idx->members[live];
+				hop__b2s_update(w->h, lm->name, strlen(lm->name) + 1);
+				if ((rc = dwalk_value(w, lm->type, p + m->offset + lm->offset)) < 0)
+					return rc;
+				continue;
+			}
+		}
+		if ((rc = dwalk_value(w, m->type, p + m->offset)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p)
+{
+	const struct hop_index *idx = w->l->idx;
+	const struct hop_type *ty = &idx->types[t];
+	int sg, fmt, rc = 0;
+
+	if (++w->depth > 200) {
+		w->depth--;
+		return hop__fail(HOP_EFORMAT, "digest: types nested too deep");
+	}
+	switch (hop__scalar(idx, t, &sg, &fmt)) {
+	case HOP_SC_INT: {
+		if (ty->size > 8) { /* __int128: bytes, normalised to big endian */
+			for (uint64_t i = 0; i < ty->size; i++)
+				hop__b2s_update(w->h, &p[idx->big_endian ? i : ty->size - 1 - i], 1);
+			break;
+		}
+		unsigned n = (unsigned)ty->size;
+		uint64_t u = hop__get_uint(p, n, idx->big_endian);
+		if (sg && n < 8 && (u >> (8 * n - 1) & 1))
+			u |= ~0ull << (8 * n);
+		emit_int(w->h, (int64_t)u);
+		break;
+	}
+	case HOP_SC_CHAR:
+		hop__b2s_update(w->h, p, 1);
+		break;
+	case HOP_SC_FLOAT:
+		emit_float(w->h, fmt, p, idx->big_endian);
+		break;
+	case HOP_SC_COMPLEX:
+		emit_float(w->h, fmt, p, idx->big_endian);
+		emit_float(w->h, fmt, p + ty->size / 2, idx->big_endian);
+		break;
+	case HOP_SC_PTR:
+		w->norm(w->ctx, hop__get_uint(p, idx->pointer_size, idx->big_endian), w->h);
+		break;
+	default:
+		if (ty->kind == HOP_KIND_ARRAY) {
+			uint64_t es = idx->types[ty->target].size;
+			int esg, efmt;
+			if (hop__scalar(idx, ty->target, &esg, &efmt) == HOP_SC_CHAR) {
+				hop__b2s_update(w->h, p, ty->count);
+				break;
+			}
+			for (uint64_t i = 0; i < ty->count && rc == 0; i++)
+				rc = dwalk_value(w, ty->target, p + i * es);
+		} else if (ty->kind == HOP_KIND_STRUCT) {
+			rc = dwalk_struct(w, t, p);
+		} else if (ty->kind == HOP_KIND_UNION) {
+			uint32_t rep = hop__lay_union_rep(w->l, t);
+			if (rep != HOP_NONE) {
+				const struct hop_member *m = &idx->members[rep];
+				hop__b2s_update(w->h, m->name, strlen(m->name) + 1);
+				rc = dwalk_value(w, m->type, p + m->offset);
+			}
+		}
+	}
+	w->depth--;
+	return rc;
+}
+
+int hop__digest_values(struct hop_lay *l, uint32_t type, uint64_t count, uint64_t fam_n, const uint8_t *mem,
+		       hop_ptrnorm_fn norm, void *ctx, struct hop_b2s *h)
+{
+	const struct hop_index *idx = l->idx;
+	struct dwalk w = { l, norm, ctx, h, 0 };
+	int rc = 0;
+	if (type >= idx->ntypes) { /* raw bytes */
+		hop__b2s_update(h, mem, count);
+		return 0;
+	}
+	uint64_t es = idx->types[type].size;
+	int sg, fmt;
+	if (hop__scalar(idx, type, &sg, &fmt) == HOP_SC_CHAR) {
+		hop__b2s_update(h, mem, count);
+		return 0;
+	}
+	for (uint64_t i = 0; i < count && rc == 0; i++)
+		rc = dwalk_value(&w, type, mem + i * es);
+	const struct hop_member *fam = hop__lay_fam(l, type);
+	if (rc == 0 && fam && fam_n) {
+		uint32_t et = idx->types[fam->type].target;
+		uint64_t fes = idx->types[et].size;
+		for (uint64_t i = 0; i < fam_n && rc == 0; i++)
+			rc = dwalk_value(&w, et, mem + fam->offset + i * fes);
+	}
+	return rc;
+}
+
+void hop__digest_logical(const struct hop_index *idx, uint32_t t, uint64_t count, uint64_t off, struct hop_b2s *h)
+{
+	uint8_t b[9];
+	if (t >= idx->ntypes || !idx->types[t].size) {
+		b[0] = 'o';
+		hop__put_uint(b + 1, 8, 0, off);
+		hop__b2s_update(h, b, 9);
+		return;
+	}
+	uint64_t es = idx->types[t].size;
+	b[0] = 'x';
+	hop__put_uint(b + 1, 8, 0, off / es);
+	hop__b2s_update(h, b, 9);
+	off %= es;
+	for (int depth = 0; depth < 64 && off; depth++) {
+		const struct hop_type *ty = &idx->types[t];
+		if (ty->kind == HOP_KIND_ARRAY) {
+			uint64_t s = idx->types[ty->target].size;
+			if (!s)
+				break;
+			b[0] = 'a';
+			hop__put_uint(b + 1, 8, 0, off / s);
+			hop__b2s_update(h, b, 9);
+			off %= s;
+			t = ty->target;
+			continue;
+		}
+		if (ty->kind == HOP_KIND_STRUCT || ty->kind == HOP_KIND_UNION) {
+			const struct hop_member *hit = NULL;
+			for (uint32_t k = 0; k < ty->nmembers && !hit; k++) {
+				const struct hop_member *m = &idx->members[ty->first_member + k];
+				const struct hop_type *mt = &idx->types[m->type];
+				int fam = mt->kind == HOP_KIND_ARRAY && mt->count == 0;
+				if (!m->bit_size && off >= m->offset && (fam || off - m->offset < mt->size))
+					hit = m;
+			}
+			if (!hit)
+				break;
+			hop__b2s_update(h, hit->name, strlen(hit->name) + 1);
+			off -= hit->offset;
+			t = hit->type;
+			continue;
+		}
+		break;
+	}
+	b[0] = 'o';
+	hop__put_uint(b + 1, 8, 0, off);
+	hop__b2s_update(h, b, 9);
+}
+
+void hop__digest_ident_global(struct hop_b2s *h, const char *name)
+{
+	hop__b2s_update(h, "G", 1);
+	hop__b2s_update(h, name, strlen(name) + 1);
+}
+
+void hop__digest_ident_block(struct hop_b2s *h, uint64_t addr, uint64_t count, uint64_t fam_n, const char *type_name)
+{
+	uint8_t b[25];
+	b[0] = 'B';
+	hop__put_uint(b + 1, 8, 0, addr);
+	hop__put_uint(b + 9, 8, 0, count);
+	hop__put_uint(b + 17, 8, 0, fam_n);
+	hop__b2s_update(h, b, sizeof(b));
+	hop__b2s_update(h, type_name, strlen(type_name) + 1);
+}
+
+/* ---- address map ------------------------------------------------------------------------ */
+static uint32_t amap_slot(uint64_t key, uint32_t cap)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdull;
+	key ^= key >> 33;
+	return (uint32_t)key & (cap - 1);
+}
+
+uint32_t hop__amap_get(const struct hop_amap *m, uint64_t key)
+{
+	if (!m->cap)
+		return HOP_NONE;
+	for (uint32_t h = amap_slot(key, m->cap);; h = (h + 1) & (m->cap - 1)) {
+		if (m->vals[h] == HOP_NONE)
+			return HOP_NONE;
+		if (m->keys[h] == key)
+			return m->vals[h];
+	}
+}
+
+static int amap_grow(struct hop_amap *m)
+{
+	uint32_t cap = m->cap ? m->cap * 2 : 64;
+	if (cap > (1u << 30))
+		return hop__fail(HOP_ENOMEM, "address map: too many objects");
+	uint64_t *k = malloc(sizeof(uint64_t) * cap);
+	uint32_t *v = malloc(sizeof(uint32_t) * cap);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return hop__fail(HOP_ENOMEM, "address map: out of memory");
+	}
+	memset(v, 0xff, sizeof(uint32_t) * cap);
+	for (uint32_t i = 0; i < m->cap; i++) {
+		if (m->vals[i] == HOP_NONE)
+			continue;
+		uint32_t h = amap_slot(m->keys[i], cap);
+		while (v[h] != HOP_NONE)
+			h = (h + 1) & (cap - 1);
+		k[h] = m->keys[i];
+		v[h] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = k;
+	m->vals = v;
+	m->cap = cap;
+	return 0;
+}
+
+int hop__amap_put(struct hop_amap *m, uint64_t key, uint32_t val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		int rc = amap_grow(m);
+		if (rc < 0)
+			return rc;
+	}
+	uint32_t h = amap_slot(key, m->cap);
+	for (; m->vals[h] != HOP_NONE; h = (h + 1) & (m->cap - 1))
+		if (m->keys[h] == key) {
+			m->vals[h] = val;
+			return 0;
+		}
+	m->keys[h] = key;
+	m->vals[h] = val;
+	m->n++;
+	return 0;
+}
+
+void hop__amap_del(struct hop_amap *m, uint64_t key)
+{
+	if (!m->cap)
+		return;
+	uint32_t h = amap_slot(key, m->cap);
+	for (; m->vals[h] != HOP_NONE; h = (h + 1) & (m->cap - 1))
+		if (m->keys[h] == key)
+			break;
+	if (m->vals[h] == HOP_NONE)
+		return;
+	m->vals[h] = HOP_NONE;
+	m->n--;
+	/* re-insert the rest of the cluster (backward-shift deletion, simply) */
+	for (uint32_t j = (h + 1) & (m->cap - 1); m->vals[j] != HOP_NONE; j = (j + 1) & (m->cap - 1)) {
+		uint64_t k = m->keys[j];
+		uint32_t v = m->vals[j];
+		m->vals[j] = HOP_NONE;
+		m->n--;
+		hop__amap_put(m, k, v); /* cannot grow: n only went down */
+	}
+}
+
+void hop__amap_free(struct hop_amap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}

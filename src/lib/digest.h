@@ -1,0 +1,135 @@
+/* digest.h -- what scan.c, xlate.c and the state digest share: a layout
+ * cache over one index, reading scalars of a stated byte order, the names of
+ * paths ("list->next->name") for messages, and the layout-independent digest.
+ *
+ * The digest of the state is the sum, lane by lane (4 x 64 bits, mod 2^64),
+ * of one BLAKE2s-256 hash per object (global or heap block). An object hash
+ * covers the object's identity (global: its name; block: its origin address,
+ * element count and type name) and its values in a canonical order: struct
+ * members sorted by name, array elements in order; integers as 64-bit two's
+ * complement, characters as bytes, floating values in the exact form of
+ * ldouble.h, pointers as (what they point to, logical path within it).
+ * docs/translation.md states it in full.
+ */
+#ifndef HOP_DIGEST_H
+#define HOP_DIGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hints.h"
+#include "index.h"
+
+/* ---- BLAKE2s-256 ----------------------------------------------------------- */
+struct hop_b2s {
+	uint32_t h[8], t[2];
+	uint8_t buf[64];
+	size_t n;
+};
+void hop__b2s_init(struct hop_b2s *s);
+void hop__b2s_update(struct hop_b2s *s, const void *p, size_t n);
+void hop__b2s_final(struct hop_b2s *s, uint8_t out[32]);
+/* sum[i] += hash as 4 little-endian 64-bit lanes */
+void hop__digest_add(uint64_t sum[4], const uint8_t hash[32]);
+void hop__digest_sub(uint64_t sum[4], const uint8_t hash[32]);
+void hop__digest_out(const uint64_t sum[4], uint8_t out[32]);
+
+/* ---- scalars ------------------------------------------------------------------ */
+enum hop_scal {
+	HOP_SC_NONE = 0, /* aggregate, void, function */
+	HOP_SC_INT,      /* integers, _Bool, enums */
+	HOP_SC_CHAR,     /* char, signed/unsigned char: bytes */
+	HOP_SC_FLOAT,
+	HOP_SC_COMPLEX,  /* two floats of size / 2 */
+	HOP_SC_PTR,
+};
+/* Class of type t; for FLOAT/COMPLEX *fmt gets the hop_fpfmt of one part. */
+int hop__scalar(const struct hop_index *idx, uint32_t t, int *is_signed, int *fmt);
+uint64_t hop__get_uint(const uint8_t *p, unsigned size, int big_endian);
+void hop__put_uint(uint8_t *p, unsigned size, int big_endian, uint64_t v);
+/* Bit-field of `width` bits at bit `bit` (index.h's bit order). */
+uint64_t hop__bits_get(const uint8_t *base, uint64_t bit, unsigned width, int big_endian);
+void hop__bits_put(uint8_t *base, uint64_t bit, unsigned width, int big_endian, uint64_t v);
+
+/* ---- a layout cache over one index ---------------------------------------------- */
+struct hop_lay {
+	const struct hop_index *idx;
+	struct hop_hints *hints;
+	uint8_t *tflags;      /* per type: LAY_* below */
+	uint32_t **order;     /* per struct type: member ids sorted by name (lazy) */
+	uint32_t *names;      /* open hash of type names -> id */
+	uint32_t names_cap;
+	uint32_t *vnames;     /* open hash of var names -> id */
+	uint32_t vnames_cap;
+	uint32_t *vsorted;    /* var ids sorted by address */
+	uint32_t nvsorted;
+};
+int hop__lay_new(const struct hop_index *idx, struct hop_lay **out);
+void hop__lay_free(struct hop_lay *l);
+/* Type by name, a complete one when there is one; HOP_NONE if none. */
+uint32_t hop__lay_type(const struct hop_lay *l, const char *name);
+/* Var id by name or HOP_NONE. */
+uint32_t hop__lay_var(const struct hop_lay *l, const char *name);
+/* Var containing index address a (or ending exactly at it); 1 found. */
+int hop__lay_var_at(const struct hop_lay *l, uint64_t a, uint32_t *var, uint64_t *off);
+/* Does a value of type t contain a pointer (unions: any member)? */
+int hop__lay_has_ptr(struct hop_lay *l, uint32_t t);
+/* The member of union u translated when no tag hint says (first largest), or HOP_NONE. */
+uint32_t hop__lay_union_rep(const struct hop_lay *l, uint32_t u);
+/* The flexible array member of struct t (last member, array of count 0), or NULL. */
+const struct hop_member *hop__lay_fam(const struct hop_lay *l, uint32_t t);
+/* Members of struct/union t sorted by name (ids into idx->members); NULL on ENOMEM. */
+const uint32_t *hop__lay_order(struct hop_lay *l, uint32_t t);
+/* Same type in the sense of translation: same id, or same kind, name and size. */
+int hop__same_type(const struct hop_index *idx, uint32_t a, uint32_t b);
+/* Is there a subobject of type s at byte off of a value of type t? */
+int hop__is_sub(const struct hop_index *idx, uint32_t t, uint64_t off, uint32_t s);
+/* Read a union's tag member value from the struct bytes `sbase`; 0 or -1. */
+int hop__read_tag(const struct hop_index *idx, const struct hop_member *tag, const uint8_t *sbase, int64_t *v);
+/* Live member of union member `um` of struct st, chosen by its tag hint; *has
+ * = 0 when no hint. HOP_EHINT when the tag value has no case. */
+int hop__union_live(struct hop_lay *l, uint32_t st, const struct hop_member *um, const uint8_t *sbase,
+		    uint32_t *member, int *has);
+
+/* ---- paths for messages ------------------------------------------------------------ */
+struct hop_pathobj {
+	const char *name;  /* global: its name; block: NULL */
+	uint64_t addr;     /* origin address */
+	uint32_t type;     /* element type (in the index the path is read in) */
+	uint32_t parent;   /* object whose pointer first reached this one, HOP_NONE */
+	uint64_t poff;     /* offset of that pointer in the parent */
+};
+typedef int (*hop_pathget_fn)(void *ctx, uint32_t id, struct hop_pathobj *out);
+/* "g.arr[3].y", "list->next->name": object `obj`, byte `off` in it. */
+void hop__path(const struct hop_index *idx, hop_pathget_fn get, void *ctx, uint32_t obj, uint64_t off,
+	       char *buf, size_t len);
+
+/* ---- the digest walk ------------------------------------------------------------------ */
+/* Emits the normal form of a pointer value into h (see docs/translation.md). */
+typedef void (*hop_ptrnorm_fn)(void *ctx, uint64_t value, struct hop_b2s *h);
+/* Hash of one object: identity is fed by the caller before (h initialised). */
+int hop__digest_values(struct hop_lay *l, uint32_t type, uint64_t count, uint64_t fam_n, const uint8_t *mem,
+		       hop_ptrnorm_fn norm, void *ctx, struct hop_b2s *h);
+/* The logical path of byte off in `count` elements of type t, into h. */
+void hop__digest_logical(const struct hop_index *idx, uint32_t t, uint64_t count, uint64_t off,
+			 struct hop_b2s *h);
+/* Identity helpers, shared so both sides feed identical bytes. */
+void hop__digest_ident_global(struct hop_b2s *h, const char *name);
+void hop__digest_ident_block(struct hop_b2s *h, uint64_t addr, uint64_t count, uint64_t fam_n,
+			     const char *type_name);
+
+
+/* ---- a map from 64-bit addresses to object ids (open addressing) ---------------------- */
+struct hop_amap {
+	uint64_t *keys;
+	uint32_t *vals; /* HOP_NONE = empty */
+	uint32_t cap, n;
+};
+/* id of key or HOP_NONE */
+uint32_t hop__amap_get(const struct hop_amap *m, uint64_t key);
+/* insert or replace; 0 or HOP_ENOMEM */
+int hop__amap_put(struct hop_amap *m, uint64_t key, uint32_t val);
+void hop__amap_del(struct hop_amap *m, uint64_t key);
+void hop__amap_free(struct hop_amap *m);
+
+#endif

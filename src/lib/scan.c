@@ -1,0 +1,811 @@
+/* scan.c -- the origin's side of translation: find the reachable state.
+ *
+ * Starting from the globals, follow every typed pointer: into a global, a
+ * function, a string literal of the executable, or a heap block (found with
+ * the heap's block table). A heap block's type is what the pointers reaching
+ * it say: the largest type of which every other reach is a subobject (so a
+ * `struct base *` to the head of a `struct derived` block types it as the
+ * derived struct), an array when the block holds several elements, raw bytes
+ * when only char pointers reach it. A block reached only through void *, or
+ * as two types neither of which contains the other, is refused with the hint
+ * that would settle it. Anything else a pointer may hold (the stack, libc's
+ * memory, freed memory) stops the scan with the pointer's path.
+ *
+ * Incremental: hop__scan_changed() re-reads only the part of each object that
+ * lies in the changed ranges (a page map finds the objects), so a delta pass
+ * costs what the delta costs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "err.h"
+#include "heap.h"
+#include "xlate.h"
+
+#define LITERAL_MAX 65536 /* longest string literal we follow */
+#define PAGE_SHIFT 12
+
+/* ---- the runtime's own heap -------------------------------------------------------- */
+static int real_find(void *ctx, uint64_t addr, uint64_t *start, uint64_t *size)
+{
+	uintptr_t s;
+	size_t n;
+	if ((uintptr_t)addr != addr || !hop__heap_find((uintptr_t)addr, &s, &n))
+		return 0;
+	*start = s;
+	*size = n;
+	return 1;
+}
+
+static void *real_alloc(void *ctx, size_t size)
+{
+	void *p = hop__malloc(size ? size : 1);
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+static void real_release(void *ctx, void *p)
+{
+	hop__free(p);
+}
+
+const struct hop_heap_ops hop__real_heap = { real_find, real_alloc, real_release, NULL };
+
+/* ---- objects ------------------------------------------------------------------------- */
+enum { ST_UNTYPED = 0, ST_RAW = 1, ST_TYPED = 2 };
+
+struct reach {
+	uint32_t type;
+	uint64_t off;
+};
+
+struct sobj {
+	struct hop_obj o;
+	uint32_t parent;      /* first pointer that reached it: object and offset */
+	uint64_t poff;
+	uint32_t vparent;     /* first void * that reached it (for the hint message) */
+	uint64_t vpoff;
+	uint8_t state, queued, changed, dead, hashed;
+	struct reach *reaches;
+	uint32_t nreach;
+	uint8_t hash[32];
+};
+
+struct pagelink {
+	uint32_t obj, next;
+};
+
+struct hop_scan {
+	const struct hop_index *idx;
+	struct hop_lay *lay;
+	intptr_t bias;
+	struct hop_heap_ops heap;
+	struct sobj *objs;
+	size_t nobjs, cap;
+	struct hop_amap byaddr;  /* block start / literal address -> object */
+	uint32_t *queue;
+	size_t qhead, qlen, qcap;
+	size_t *changed;
+	size_t nchanged, chcap;
+	uint32_t *mpt;           /* per member: pointee from a hint (HOP_NONE-1 = not looked up) */
+	uint32_t *touched;       /* blocks typed or retyped in this pass (checked at its end) */
+	size_t ntouched, tcap;
+	struct hop_amap pages;   /* page -> first pagelink */
+	struct pagelink *links;
+	size_t nlinks, lcap;
+	int all_stale;           /* a retype happened: every cached object hash is stale */
+	int scanned;
+};
+
+static int get_pathobj(void *ctx, uint32_t id, struct hop_pathobj *out)
+{
+	struct hop_scan *s = ctx;
+	if (id >= s->nobjs)
+		return -1;
+	const struct sobj *o = &s->objs[id];
+	out->name = o->o.kind == HOP_OBJ_GLOBAL ? s->idx->vars[o->o.var].name : NULL;
+	out->addr = o->o.addr;
+	out->type = o->o.type;
+	out->parent = o->parent;
+	out->poff = o->poff;
+	return 0;
+}
+
+static const char *path(struct hop_scan *s, uint32_t obj, uint64_t off, char *buf, size_t len)
+{
+	hop__path(s->idx, get_pathobj, s, obj, off, buf, len);
+	return buf;
+}
+
+static int push(struct hop_scan *s, uint32_t id)
+{
+	if (s->objs[id].queued)
+		return 0;
+	if (s->qlen == s->qcap) {
+		size_t cap = s->qcap ? s->qcap * 2 : 256;
+		uint32_t *q = malloc(sizeof(uint32_t) * cap);
+		if (!q)
+			return hop__fail(HOP_ENOMEM, "scan: out of memory");
+		for (size_t i = 0; i < s->qlen; i++)
+			q[i] = s->queue[(s->qhead + i) % s->qcap];
+		free(s->queue);
+		s->queue = q;
+		s->qcap = cap;
+		s->qhead = 0;
+	}
+	s->queue[(s->qhead + s->qlen++) % s->qcap] = id;
+	s->objs[id].queued = 1;
+	return 0;
+}
+
+static void mark_changed(struct hop_scan *s, uint32_t id)
+{
+	struct sobj *o = &s->objs[id];
+	o->hashed = 0;
+	if (o->changed)
+		return;
+	if (s->nchanged == s->chcap) {
+		size_t cap = s->chcap ? s->chcap * 2 : 256;
+		size_t *c = realloc(s->changed, sizeof(size_t) * cap);
+		if (!c)
+			return; /* the object stays unmarked; hash invalidated anyway */
+		s->changed = c;
+		s->chcap = cap;
+	}
+	s->changed[s->nchanged++] = id;
+	o->changed = 1;
+}
+
+static int add_pages(struct hop_scan *s, uint32_t id)
+{
+	const struct hop_obj *o = &s->objs[id].o;
+	uint64_t first = o->addr >> PAGE_SHIFT, last = (o->addr + (o->size ? o->size - 1 : 0)) >> PAGE_SHIFT;
+	for (uint64_t p = first; p <= last; p++) {
+		if (s->nlinks == s->lcap) {
+			size_t cap = s->lcap ? s->lcap * 2 : 1024;
+			struct pagelink *l = realloc(s->links, sizeof(*l) * cap);
+			if (!l)
+				return hop__fail(HOP_ENOMEM, "scan: out of memory");
+			s->links = l;
+			s->lcap = cap;
+		}
+		uint32_t head = hop__amap_get(&s->pages, p);
+		s->links[s->nlinks] = (struct pagelink){ id, head };
+		int rc = hop__amap_put(&s->pages, p, (uint32_t)s->nlinks);
+		if (rc < 0)
+			return rc;
+		s->nlinks++;
+	}
+	return 0;
+}
+
+static int new_obj(struct hop_scan *s, const struct hop_obj *o, uint32_t parent, uint64_t poff, uint32_t *id)
+{
+	if (s->nobjs == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		if (cap >= HOP_NONE)
+			return hop__fail(HOP_ENOMEM, "scan: too many objects");
+		struct sobj *n = realloc(s->objs, sizeof(*n) * cap);
+		if (!n)
+			return hop__fail(HOP_ENOMEM, "scan: out of memory");
+		s->objs = n;
+		s->cap = cap;
+	}
+	struct sobj *so = &s->objs[s->nobjs];
+	memset(so, 0, sizeof(*so));
+	so->o = *o;
+	so->parent = parent;
+	so->poff = poff;
+	so->vparent = HOP_NONE;
+	*id = (uint32_t)s->nobjs++;
+	int rc = 0;
+	if (o->kind != HOP_OBJ_GLOBAL)
+		rc = hop__amap_put(&s->byaddr, o->addr, *id);
+	if (rc == 0 && o->kind != HOP_OBJ_LITERAL)
+		rc = add_pages(s, *id);
+	if (rc == 0)
+		mark_changed(s, *id);
+	return rc;
+}
+
+static int touch(struct hop_scan *s, uint32_t id)
+{
+	if (s->ntouched == s->tcap) {
+		size_t cap = s->tcap ? s->tcap * 2 : 256;
+		uint32_t *t = realloc(s->touched, sizeof(uint32_t) * cap);
+		if (!t)
+			return hop__fail(HOP_ENOMEM, "scan: out of memory");
+		s->touched = t;
+		s->tcap = cap;
+	}
+	s->touched[s->ntouched++] = id;
+	return 0;
+}
+
+/* ---- typing a block ------------------------------------------------------------------------ */
+static int char_like(const struct hop_index *idx, uint32_t t)
+{
+	int sg, fmt;
+	return hop__scalar(idx, t, &sg, &fmt) == HOP_SC_CHAR;
+}
+
+/* The complete type behind t (a declaration elsewhere complete), or HOP_NONE. */
+static uint32_t complete(struct hop_scan *s, uint32_t t)
+{
+	const struct hop_index *idx = s->idx;
+	if (t >= idx->ntypes)
+		return HOP_NONE;
+	if (idx->types[t].kind == HOP_KIND_FUNCTION)
+		return HOP_NONE;
+	if (idx->types[t].size)
+		return t;
+	uint32_t c = hop__lay_type(s->lay, idx->types[t].name);
+	return c != HOP_NONE && idx->types[c].size ? c : HOP_NONE;
+}
+
+static int add_reach(struct hop_scan *s, uint32_t b, uint32_t pt, uint64_t off, uint32_t from, uint64_t foff)
+{
+	const struct hop_index *idx = s->idx;
+	struct sobj *o = &s->objs[b];
+	char p1[512], p2[512];
+
+	pt = complete(s, pt);
+	if (pt == HOP_NONE) {
+		if (o->vparent == HOP_NONE) {
+			o->vparent = from;
+			o->vpoff = foff;
+		}
+		return 0;
+	}
+	if (char_like(idx, pt)) {
+		if (o->state == ST_UNTYPED) {
+			o->state = ST_RAW;
+			o->o.type = pt;
+			o->o.count = o->o.size;
+			o->parent = from;
+			o->poff = foff;
+			o->hashed = 0;
+			return touch(s, b);
+		}
+		return 0;
+	}
+	uint64_t ps = idx->types[pt].size;
+	if (o->state == ST_TYPED) {
+		uint32_t cur = o->o.type;
+		uint64_t cs = idx->types[cur].size;
+		if (hop__is_sub(idx, cur, off % cs, pt) || (off == o->o.size && off % cs == 0 && off % ps == 0))
+			return 0;
+		/* does pt contain everything seen so far? then it is the better type */
+		int ok = off % ps == 0 || hop__is_sub(idx, pt, off % ps, pt);
+		for (uint32_t i = 0; i < o->nreach && ok; i++)
+			ok = hop__is_sub(idx, pt, o->reaches[i].off % ps, o->reaches[i].type);
+		if (!ok) {
+			path(s, o->parent, o->poff, p1, sizeof(p1));
+			path(s, from, foff, p2, sizeof(p2));
+			return hop__fail(HOP_EHINT,
+					 "%s: heap block 0x%llx (%llu bytes) is reached as %s here and as %s by %s; "
+					 "the types are incompatible: make the pointers agree, or state the type with "
+					 "HOP_POINTS_TO on a void * member",
+					 p2, (unsigned long long)o->o.addr, (unsigned long long)o->o.size,
+					 idx->types[pt].name, idx->types[cur].name, p1);
+		}
+	} else {
+		o->parent = from;
+		o->poff = foff;
+	}
+	struct reach *r = realloc(o->reaches, sizeof(*r) * (o->nreach + 1));
+	if (!r)
+		return hop__fail(HOP_ENOMEM, "scan: out of memory");
+	o->reaches = r;
+	r[o->nreach++] = (struct reach){ pt, off };
+	if (o->state == ST_TYPED)
+		s->all_stale = 1; /* pointers into it now have other logical paths */
+	o->state = ST_TYPED;
+	o->o.type = pt;
+	o->o.count = hop__lay_fam(s->lay, pt) ? 1 : o->o.size / ps;
+	o->hashed = 0;
+	int rc = touch(s, b);
+	return rc < 0 ? rc : push(s, b);
+}
+
+/* ---- following one pointer -------------------------------------------------------------------- */
+static const struct hop_section *rodata_at(const struct hop_index *idx, uint64_t a)
+{
+	for (uint32_t i = 0; i < idx->nsections; i++) {
+		const struct hop_section *sec = &idx->sections[i];
+		if (!(sec->flags & (HOP_SF_WRITE | HOP_SF_EXEC)) && a >= sec->address && a - sec->address < sec->size)
+			return sec;
+	}
+	return NULL;
+}
+
+static int visit(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_t p, uint32_t pt)
+{
+	const struct hop_index *idx = s->idx;
+	uint64_t start, size, a = p - (uint64_t)s->bias, off;
+	uint32_t id;
+	char pb[512];
+
+	if (p == 0)
+		return 0;
+	if (s->heap.find && s->heap.find(s->heap.ctx, p, &start, &size)) {
+		id = hop__amap_get(&s->byaddr, start);
+		if (id == HOP_NONE) {
+			struct hop_obj o = { HOP_OBJ_BLOCK, HOP_NONE, start, size, HOP_NONE, 0 };
+			int rc = new_obj(s, &o, from, foff, &id);
+			if (rc < 0)
+				return rc;
+		} else if (s->objs[id].o.kind != HOP_OBJ_BLOCK) {
+			return hop__fail(HOP_EXLATE, "%s: heap block 0x%llx clashes with another object",
+					 path(s, from, foff, pb, sizeof(pb)), (unsigned long long)start);
+		}
+		return add_reach(s, id, pt, p - start, from, foff);
+	}
+	if (hop__lay_var_at(s->lay, a, &id, &off))
+		return 0;
+	if (hop__index_func_at(idx, a))
+		return 0;
+	const struct hop_section *sec = rodata_at(idx, a);
+	if (sec) {
+		if (hop__amap_get(&s->byaddr, p) != HOP_NONE)
+			return 0;
+		uint64_t max = sec->address + sec->size - a;
+		if (max > LITERAL_MAX)
+			max = LITERAL_MAX;
+		const char *str = (const char *)(uintptr_t)p;
+		const char *nul = memchr(str, 0, (size_t)max);
+		if (!nul)
+			return hop__fail(HOP_EXLATE, "%s: points into read-only data (%s+0x%llx) that is not a "
+					 "NUL-terminated string of at most %d bytes",
+					 path(s, from, foff, pb, sizeof(pb)), sec->name,
+					 (unsigned long long)(a - sec->address), LITERAL_MAX);
+		struct hop_obj o = { HOP_OBJ_LITERAL, HOP_NONE, p, (uint64_t)(nul - str) + 1, HOP_NONE, 0 };
+		o.count = o.size;
+		return new_obj(s, &o, from, foff, &id);
+	}
+	return hop__fail(HOP_EXLATE, "%s: points to 0x%llx which is not a global, heap block, function or "
+			 "literal (the stack, libc's memory or freed memory?)",
+			 path(s, from, foff, pb, sizeof(pb)), (unsigned long long)p);
+}
+
+/* ---- walking an object's pointers -------------------------------------------------------------- */
+struct swalk {
+	struct hop_scan *s;
+	uint32_t obj;
+	const uint8_t *base; /* the object's first byte */
+	uint64_t lo, hi;     /* window in object offsets */
+	int depth;
+};
+
+/* Pointee of a pointer member, a hint overriding void. */
+static uint32_t member_pointee(struct hop_scan *s, uint32_t st, uint32_t mid)
+{
+	const struct hop_index *idx = s->idx;
+	uint32_t pt = idx->types[idx->members[mid].type].target;
+	if (pt != HOP_NONE)
+		return pt;
+	if (s->mpt[mid] == HOP_NONE - 1) {
+		const char *h = hop__hint_points_to(s->lay->hints, idx->types[st].name, idx->members[mid].name);
+		s->mpt[mid] = h ? hop__lay_type(s->lay, h) : HOP_NONE;
+	}
+	return s->mpt[mid];
+}
+
+static int swalk_value(struct swalk *w, uint32_t t, uint64_t off, uint32_t pointee);
+
+static int swalk_struct(struct swalk *w, uint32_t t, uint64_t off)
+{
+	struct hop_scan *s = w->s;
+	const struct hop_index *idx = s->idx;
+	const struct hop_type *ty = &idx->types[t];
+	int rc;
+	char pb[512];
+	for (uint32_t k = 0; k < ty->nmembers; k++) {
+		uint32_t mid = ty->first_member + k;
+		const struct hop_member *m = &idx->members[mid];
+		const struct hop_type *mt = &idx->types[m->type];
+		if (m->bit_size || !hop__lay_has_ptr(s->lay, m->type))
+			continue;
+		uint64_t mo = off + m->offset;
+		if (mt->kind == HOP_KIND_ARRAY && mt->count == 0)
+			continue; /* flexible array member: done by the object walk */
+		if (mo >= w->hi || mo + mt->size <= w->lo)
+			continue;
+		if (mt->kind == HOP_KIND_UNION) {
+			uint32_t live;
+			int has;
+			if ((rc = hop__union_live(s->lay, t, m, w->base + off, &live, &has)) < 0) {
+				char msg[512];
+				snprintf(msg, sizeof(msg), "%s", hop_last_error());
+				return hop__fail(rc, "%s: %s", path(s, w->obj, mo, pb, sizeof(pb)), msg);
+			}
+			if (!has)
+				return hop__fail(HOP_EHINT, "%s: union %s holds a pointer; say which member is live with "
+						 "HOP_UNION_TAG(%s, %s, <tag member>) and HOP_UNION_CASE(%s, %s, <value>, "
+						 "<member>)", path(s, w->obj, mo, pb, sizeof(pb)), mt->name, ty->name,
+						 m->name, ty->name, m->name);
+			const struct hop_member *lm = &idx->members[live];
+			if ((rc = swalk_value(w, lm->type, mo + lm->offset, HOP_NONE)) < 0)
+				return rc;
+			continue;
+		}
+		uint32_t pt = mt->kind == HOP_KIND_POINTER ? member_pointee(s, t, mid) : HOP_NONE;
+		if ((rc = swalk_value(w, m->type, mo, pt)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int swalk_value(struct swalk *w, uint32_t t, uint64_t off, uint32_t pointee)
+{
+	struct hop_scan *s = w->s;
+	const struct hop_index *idx = s->idx;
+	const struct hop_type *ty = &idx->types[t];
+	char pb[512];
+	int rc = 0;
+
+	if (ty->kind == HOP_KIND_POINTER) {
+		if (off < w->lo || off + ty->size > w->hi)
+			return 0;
+		uint64_t p = hop__get_uint(w->base + off, idx->pointer_size, idx->big_endian);
+		return visit(s, w->obj, off, p, pointee != HOP_NONE ? pointee : ty->target);
+	}
+	if (!hop__lay_has_ptr(s->lay, t))
+		return 0;
+	if (++w->depth > 200) {
+		w->depth--;
+		return hop__fail(HOP_EFORMAT, "scan: types nested too deep");
+	}
+	if (ty->kind == HOP_KIND_ARRAY) {
+		uint64_t es = idx->types[ty->target].size, i0 = 0, i1 = ty->count;
+		if (es) {
+			if (w->lo > off)
+				i0 = (w->lo - off) / es;
+			if (w->hi < off + ty->count * es)
+				i1 = (w->hi - off + es - 1) / es;
+		}
+		for (uint64_t i = i0; i < i1 && rc == 0; i++)
+			rc = swalk_value(w, ty->target, off + i * es, HOP_NONE);
+	} else if (ty->kind == HOP_KIND_STRUCT) {
+		rc = swalk_struct(w, t, off);
+	} else if (ty->kind == HOP_KIND_UNION) {
+		rc = hop__fail(HOP_EHINT, "%s: union %s holds a pointer and is not a struct member a tag could "
+			       "select; wrap it in a struct with a tag and use HOP_UNION_TAG / HOP_UNION_CASE",
+			       path(s, w->obj, off, pb, sizeof(pb)), ty->name);
+	}
+	w->depth--;
+	return rc;
+}
+
+/* Walk the pointers of object id that lie in [lo, hi) (object offsets). */
+static int walk_obj(struct hop_scan *s, uint32_t id, uint64_t lo, uint64_t hi)
+{
+	const struct hop_index *idx = s->idx;
+	struct sobj *so = &s->objs[id];
+	if (so->o.kind == HOP_OBJ_LITERAL || so->state == ST_RAW || so->o.type >= idx->ntypes)
+		return 0;
+	uint32_t t = so->o.type;
+	struct swalk w = { s, id, (const uint8_t *)(uintptr_t)so->o.addr, lo, hi, 0 };
+	uint64_t es = idx->types[t].size;
+	int rc = 0;
+
+	if (so->o.kind == HOP_OBJ_GLOBAL && idx->types[t].kind == HOP_KIND_POINTER &&
+	    idx->types[t].target == HOP_NONE) {
+		const char *h = hop__hint_global(s->lay->hints, idx->vars[so->o.var].name);
+		uint32_t ht = h ? hop__lay_type(s->lay, h) : HOP_NONE;
+		return swalk_value(&w, t, 0, ht);
+	}
+	if (!hop__lay_has_ptr(s->lay, t))
+		return 0;
+	uint64_t i0 = es ? lo / es : 0, i1 = so->o.count;
+	if (es && hi / es + 1 < i1)
+		i1 = hi / es + 1;
+	for (uint64_t i = i0; i < i1 && rc == 0; i++)
+		rc = swalk_value(&w, t, i * es, HOP_NONE);
+	const struct hop_member *fam = hop__lay_fam(s->lay, t);
+	if (rc == 0 && fam && so->o.size > fam->offset) {
+		uint32_t et = idx->types[fam->type].target;
+		uint64_t fes = idx->types[et].size, n = (so->o.size - fam->offset) / fes;
+		if (hop__lay_has_ptr(s->lay, et))
+			for (uint64_t i = 0; i < n && rc == 0; i++)
+				rc = swalk_value(&w, et, fam->offset + i * fes, HOP_NONE);
+	}
+	return rc;
+}
+
+static int drain(struct hop_scan *s)
+{
+	while (s->qlen) {
+		uint32_t id = s->queue[s->qhead];
+		s->qhead = (s->qhead + 1) % s->qcap;
+		s->qlen--;
+		s->objs[id].queued = 0;
+		int rc = walk_obj(s, id, 0, UINT64_MAX);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Suggest the hint for a block only void * reached. */
+static int refuse_untyped(struct hop_scan *s, uint32_t id)
+{
+	const struct hop_index *idx = s->idx;
+	struct sobj *o = &s->objs[id];
+	char pb[512], hint[512];
+	uint32_t from = o->vparent;
+	uint64_t foff = o->vpoff;
+	snprintf(hint, sizeof(hint), "a hint");
+	if (from < s->nobjs) {
+		const struct sobj *f = &s->objs[from];
+		uint32_t t = f->o.type;
+		if (f->o.kind == HOP_OBJ_GLOBAL && t < idx->ntypes && idx->types[t].kind == HOP_KIND_POINTER) {
+			snprintf(hint, sizeof(hint), "HOP_GLOBAL_POINTS_TO(%s, <type>)", idx->vars[f->o.var].name);
+		} else if (t < idx->ntypes && idx->types[t].size) {
+			/* innermost struct holding the pointer */
+			uint64_t r = foff % idx->types[t].size;
+			for (int d = 0; d < 64 && t < idx->ntypes; d++) {
+				const struct hop_type *ty = &idx->types[t];
+				if (ty->kind == HOP_KIND_ARRAY && idx->types[ty->target].size) {
+					r %= idx->types[ty->target].size;
+					t = ty->target;
+					continue;
+				}
+				if (ty->kind != HOP_KIND_STRUCT)
+					break;
+				const struct hop_member *hit = NULL;
+				for (uint32_t k = 0; k < ty->nmembers && !hit; k++) {
+					const struct hop_member *m = &idx->members[ty->first_member + k];
+					if (!m->bit_size && r >= m->offset && r - m->offset < idx->types[m->type].size)
+						hit = m;
+				}
+				if (!hit)
+					break;
+				if (idx->types[hit->type].kind == HOP_KIND_POINTER) {
+					snprintf(hint, sizeof(hint), "HOP_POINTS_TO(%s, %s, <type>)", ty->name, hit->name);
+					break;
+				}
+				r -= hit->offset;
+				t = hit->type;
+			}
+		}
+	}
+	return hop__fail(HOP_EHINT, "%s: heap block 0x%llx (%llu bytes) is reached only through void *, so its "
+			 "type is unknown: add %s to the source",
+			 path(s, from, foff, pb, sizeof(pb)), (unsigned long long)o->o.addr,
+			 (unsigned long long)o->o.size, hint);
+}
+
+/* End of a pass: every block typed and of a size its type explains. */
+static int check_touched(struct hop_scan *s)
+{
+	const struct hop_index *idx = s->idx;
+	char pb[512];
+	for (size_t i = 0; i < s->nobjs; i++) {
+		struct sobj *o = &s->objs[i];
+		if (o->o.kind == HOP_OBJ_BLOCK && o->state == ST_UNTYPED && !o->dead)
+			return refuse_untyped(s, (uint32_t)i);
+	}
+	for (size_t i = 0; i < s->ntouched; i++) {
+		struct sobj *o = &s->objs[s->touched[i]];
+		if (o->state != ST_TYPED || o->dead)
+			continue;
+		uint64_t es = idx->types[o->o.type].size;
+		const struct hop_member *fam = hop__lay_fam(s->lay, o->o.type);
+		if (fam ? o->o.size < fam->offset : o->o.size % es != 0)
+			return hop__fail(HOP_EXLATE, "%s: heap block 0x%llx of %llu bytes is not a whole number of %s "
+					 "(%llu bytes each), and %s has no flexible array member",
+					 path(s, o->parent, o->poff, pb, sizeof(pb)), (unsigned long long)o->o.addr,
+					 (unsigned long long)o->o.size, idx->types[o->o.type].name,
+					 (unsigned long long)es, idx->types[o->o.type].name);
+	}
+	s->ntouched = 0;
+	return 0;
+}
+
+/* ---- API -------------------------------------------------------------------------------------------- */
+int hop__scan_new(const struct hop_index *idx, intptr_t bias, const struct hop_heap_ops *heap, struct hop_scan **out)
+{
+	struct hop_scan *s = calloc(1, sizeof(*s));
+	int rc;
+	if (!s)
+		return hop__fail(HOP_ENOMEM, "scan: out of memory");
+	s->idx = idx;
+	s->bias = bias;
+	s->heap = heap ? *heap : hop__real_heap;
+	if ((rc = hop__lay_new(idx, &s->lay)) < 0) {
+		free(s);
+		return rc;
+	}
+	s->mpt = malloc(sizeof(uint32_t) * (idx->nmembers + 1));
+	if (!s->mpt) {
+		hop__scan_free(s);
+		return hop__fail(HOP_ENOMEM, "scan: out of memory");
+	}
+	for (uint32_t i = 0; i <= idx->nmembers; i++)
+		s->mpt[i] = HOP_NONE - 1;
+	*out = s;
+	return 0;
+}
+
+void hop__scan_free(struct hop_scan *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nobjs; i++)
+		free(s->objs[i].reaches);
+	free(s->objs);
+	free(s->queue);
+	free(s->changed);
+	free(s->mpt);
+	free(s->touched);
+	free(s->links);
+	hop__amap_free(&s->byaddr);
+	hop__amap_free(&s->pages);
+	hop__lay_free(s->lay);
+	free(s);
+}
+
+int hop__scan_all(struct hop_scan *s)
+{
+	const struct hop_index *idx = s->idx;
+	int rc;
+	if (s->scanned)
+		return hop__fail(HOP_EINVAL, "scan: hop__scan_all called twice; use hop__scan_changed");
+	s->scanned = 1;
+	for (uint32_t v = 0; v < idx->nvars; v++) {
+		const struct hop_var *var = &idx->vars[v];
+		if (!var->size || !idx->types[var->type].size)
+			continue; /* a declaration without storage here */
+		struct hop_obj o = { HOP_OBJ_GLOBAL, v, var->address + (uint64_t)s->bias, var->size, var->type, 1 };
+		uint32_t id;
+		if ((rc = new_obj(s, &o, HOP_NONE, 0, &id)) < 0 || (rc = push(s, id)) < 0)
+			return rc;
+		s->objs[id].state = ST_TYPED;
+	}
+	if ((rc = drain(s)) < 0)
+		return rc;
+	return check_touched(s);
+}
+
+int hop__scan_changed(struct hop_scan *s, const uint64_t (*ranges)[2], size_t n)
+{
+	int rc;
+	for (size_t r = 0; r < n; r++) {
+		uint64_t lo = ranges[r][0], hi = ranges[r][1];
+		if (hi <= lo)
+			continue;
+		for (uint64_t pg = lo >> PAGE_SHIFT; pg <= (hi - 1) >> PAGE_SHIFT; pg++) {
+			for (uint32_t l = hop__amap_get(&s->pages, pg); l != HOP_NONE; l = s->links[l].next) {
+				uint32_t id = s->links[l].obj;
+				struct sobj *o = &s->objs[id];
+				if (o->dead || o->o.addr >= hi || o->o.addr + o->o.size <= lo)
+					continue;
+				/* visit each object once per range: only from its first page in the range */
+				uint64_t first = (o->o.addr > lo ? o->o.addr : lo) >> PAGE_SHIFT;
+				if (first != pg)
+					continue;
+				mark_changed(s, id);
+				uint64_t wlo = lo > o->o.addr ? lo - o->o.addr : 0;
+				uint64_t whi = hi - o->o.addr < o->o.size ? hi - o->o.addr : o->o.size;
+				if ((rc = walk_obj(s, id, wlo, whi)) < 0)
+					return rc;
+			}
+		}
+	}
+	if ((rc = drain(s)) < 0)
+		return rc;
+	return check_touched(s);
+}
+
+int hop__scan_drop(struct hop_scan *s, uint64_t addr)
+{
+	uint32_t id = hop__amap_get(&s->byaddr, addr);
+	if (id == HOP_NONE || s->objs[id].o.kind != HOP_OBJ_BLOCK)
+		return hop__fail(HOP_ENOENT, "scan: no block at 0x%llx", (unsigned long long)addr);
+	s->objs[id].dead = 1;
+	hop__amap_del(&s->byaddr, addr);
+	return 0;
+}
+
+size_t hop__scan_count(const struct hop_scan *s)
+{
+	return s->nobjs;
+}
+
+const struct hop_obj *hop__scan_obj(const struct hop_scan *s, size_t i)
+{
+	return i < s->nobjs && !s->objs[i].dead ? &s->objs[i].o : NULL;
+}
+
+size_t hop__scan_take_changed(struct hop_scan *s, size_t **ids)
+{
+	size_t n = s->nchanged;
+	*ids = s->changed;
+	for (size_t i = 0; i < n; i++)
+		s->objs[s->changed[i]].changed = 0;
+	s->nchanged = 0;
+	return n;
+}
+
+/* ---- digest ---------------------------------------------------------------------------------------- */
+static void norm_ptr(void *ctx, uint64_t p, struct hop_b2s *h)
+{
+	struct hop_scan *s = ctx;
+	const struct hop_index *idx = s->idx;
+	uint64_t start, size, a = p - (uint64_t)s->bias, off;
+	uint32_t id;
+	uint8_t b[9];
+
+	if (p == 0) {
+		hop__b2s_update(h, "N", 1);
+		return;
+	}
+	if (s->heap.find && s->heap.find(s->heap.ctx, p, &start, &size) &&
+	    (id = hop__amap_get(&s->byaddr, start)) != HOP_NONE && s->objs[id].o.kind == HOP_OBJ_BLOCK) {
+		const struct sobj *o = &s->objs[id];
+		b[0] = 'B';
+		hop__put_uint(b + 1, 8, 0, start);
+		hop__b2s_update(h, b, 9);
+		hop__digest_logical(idx, o->state == ST_TYPED ? o->o.type : HOP_NONE, o->o.count, p - start, h);
+		return;
+	}
+	if (hop__lay_var_at(s->lay, a, &id, &off)) {
+		hop__digest_ident_global(h, idx->vars[id].name);
+		hop__digest_logical(idx, idx->vars[id].type, 1, off, h);
+		return;
+	}
+	const struct hop_func *f = hop__index_func_at(idx, a);
+	if (f) {
+		hop__b2s_update(h, "P", 1);
+		hop__b2s_update(h, f->name, strlen(f->name) + 1);
+		return;
+	}
+	id = hop__amap_get(&s->byaddr, p);
+	if (id != HOP_NONE && s->objs[id].o.kind == HOP_OBJ_LITERAL) {
+		hop__b2s_update(h, "S", 1);
+		hop__b2s_update(h, (const void *)(uintptr_t)p, s->objs[id].o.size);
+		return;
+	}
+	b[0] = 'U';
+	hop__put_uint(b + 1, 8, 0, p);
+	hop__b2s_update(h, b, 9);
+}
+
+int hop__scan_digest(struct hop_scan *s, uint8_t digest[32])
+{
+	uint64_t sum[4] = { 0, 0, 0, 0 };
+	int rc;
+	for (size_t i = 0; i < s->nobjs; i++) {
+		struct sobj *o = &s->objs[i];
+		if (o->dead || o->o.kind == HOP_OBJ_LITERAL)
+			continue;
+		if (!o->hashed || s->all_stale) {
+			struct hop_b2s h;
+			hop__b2s_init(&h);
+			const struct hop_index *idx = s->idx;
+			uint64_t fam_n = 0;
+			const struct hop_member *fam = hop__lay_fam(s->lay, o->o.type);
+			if (fam && o->o.size > fam->offset)
+				fam_n = (o->o.size - fam->offset) / idx->types[idx->types[fam->type].target].size;
+			if (o->o.kind == HOP_OBJ_GLOBAL)
+				hop__digest_ident_global(&h, idx->vars[o->o.var].name);
+			else
+				hop__digest_ident_block(&h, o->o.addr, o->o.count, fam_n,
+							o->o.type < idx->ntypes ? idx->types[o->o.type].name : "");
+			rc = hop__digest_values(s->lay, o->o.type, o->o.count, fam_n,
+						(const uint8_t *)(uintptr_t)o->o.addr, norm_ptr, s, &h);
+			if (rc < 0)
+				return rc;
+			hop__b2s_final(&h, o->hash);
+			o->hashed = 1;
+		}
+		hop__digest_add(sum, o->hash);
+	}
+	s->all_stale = 0;
+	hop__digest_out(sum, digest);
+	return 0;
+}

@@ -38,7 +38,7 @@
 #define LIBHOP_CU_PREFIX "/hop/libhop/"
 #define POINT_PREFIX "hop__point_"
 #define HINT_PREFIX "hop__hint_"
-#define MAX_DIMS 255
+#define MAX_DIMS 16 /* array dimensions spelled out; deeper ones count as one */
 
 /* ---- small hash tables -------------------------------------------------------
  * Open addressing, power-of-two capacity, grown at half full. */
@@ -241,6 +241,13 @@ struct func_cand {
 	char *name;
 };
 
+/* A pointer type whose target is converted later (see drain()). */
+struct pending {
+	uint32_t id;
+	Dwarf_Off target;
+	int have;
+};
+
 struct dx {
 	const char *path;
 	Elf *elf;
@@ -262,6 +269,8 @@ struct dx {
 	struct func_cand *funcs;
 	size_t nfuncs, cap_funcs;
 	struct strmap points;
+	struct pending *pend;    /* pointers whose target is still to convert */
+	size_t npend, cap_pend;
 	int long_double_size;    /* size of base type "long double", 0 if unseen */
 };
 
@@ -856,14 +865,35 @@ static uint32_t type_of(struct dx *x, Dwarf_Die *die, int have, int dim)
 			x->nomem = 1;
 	}
 	if (added && ty.kind == HOP_KIND_POINTER) {
-		/* registered first, so struct node { struct node *next; } ends */
+		/* the target later, from drain(): following pointers here would
+		 * recurse as deep as the longest chain of structs pointing to
+		 * each other (thousands in generated code) */
 		int h = die_type(&t, &next);
-		uint32_t target = type_of(x, &next, h, 0);
-		x->idx->types[res].target = target;
+		struct pending p = { res, h ? dwarf_dieoffset(&next) : 0, h };
+		PUSH(x, x->pend, x->npend, x->cap_pend, p);
 	}
 	free(name.s);
 	free(key.s);
 	return res;
+}
+
+/* Convert the targets of new pointer types, and what those bring in. */
+static void drain(struct dx *x)
+{
+	while (x->npend && !x->nomem) {
+		struct pending p = x->pend[--x->npend];
+		Dwarf_Die d;
+		int h = p.have && dwarf_offdie(x->dbg, p.target, &d);
+		x->idx->types[p.id].target = type_of(x, &d, h, 0);
+	}
+}
+
+/* The type of DIE `die` with every pointer target converted too. */
+static uint32_t type_of_all(struct dx *x, Dwarf_Die *die, int have)
+{
+	uint32_t id = type_of(x, die, have, 0);
+	drain(x);
+	return id;
 }
 
 /* ---- pass 1: candidates ------------------------------------------------------ */
@@ -1280,7 +1310,7 @@ static int pass2(struct dx *x)
 		if (!dwarf_offdie(x->dbg, v->die, &d))
 			continue;
 		int h = die_type(&d, &t);
-		uint32_t tid = type_of(x, &t, h, 0);
+		uint32_t tid = type_of_all(x, &t, h);
 		if (tid == HOP_NONE || !v->name)
 			continue; /* a variable of no C type cannot be translated */
 		struct hop_var hv = { .name = v->name, .type = tid, .size = x->idx->types[tid].size,
@@ -1293,7 +1323,7 @@ static int pass2(struct dx *x)
 	for (size_t i = 0; i < x->nprog_types && !x->nomem; i++) {
 		Dwarf_Die d;
 		if (dwarf_offdie(x->dbg, x->prog_types[i], &d))
-			type_of(x, &d, 1, 0);
+			type_of_all(x, &d, 1);
 	}
 	collect_symbols(x);
 	name_funcs(x);
@@ -1392,6 +1422,7 @@ static void dx_free(struct dx *x)
 		free(x->typedef_names[i]);
 	free(x->typedef_names);
 	free(x->prog_types);
+	free(x->pend);
 	u64map_free(&x->die_type);
 	u64map_free(&x->anon_name);
 	strmap_free(&x->type_key);

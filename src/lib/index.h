@@ -74,7 +74,7 @@ struct hop_type {
 #define HOP_TF_DECLARATION 0x1 /* incomplete struct/union: no members known */
 
 struct hop_member {
-	const char *name;    /* "" never: anonymous members get their DWARF-free name "(anon N)" */
+	const char *name;    /* "" never: anonymous members are "__anon0", "__anon1", ... in order */
 	uint32_t type;
 	uint64_t offset;     /* byte offset in the struct (bit_offset / 8 for bit-fields) */
 	uint32_t bit_offset; /* bit-fields: offset in bits from the struct's start, in

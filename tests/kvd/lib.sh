@@ -11,8 +11,9 @@ FAILS=0
 
 kvd_cleanup() {
 	local p
-	for p in "${KVD_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
+	for p in "${KVD_PIDS[@]}"; do
+		{ kill -9 "$p" && wait "$p"; } 2>/dev/null
+	done
 	rm -rf "$TMP"
 }
 trap kvd_cleanup EXIT

@@ -9,6 +9,7 @@
  * is in the file. A client whose socket does not take everything gets
  * EPOLLOUT until it has.
  */
+#define _GNU_SOURCE /* accept4 */
 #include "net.h"
 
 #include <errno.h>

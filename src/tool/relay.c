@@ -1,0 +1,542 @@
+/* relay.c -- `hop migrate` after COMMIT: relay the clients, forward the rest.
+ *
+ * Why this exists: a TCP connection lives in the origin's kernel and cannot
+ * move. So the origin keeps it: `hop migrate` holds a copy of every client
+ * socket the program had (passed at the freeze), and the destination program
+ * holds, under the same descriptor number, a connection to this relay. Bytes
+ * go client <-> relay <-> destination. Nothing is lost or duplicated: what
+ * the client sent and the origin program had not read is still in the
+ * origin kernel's receive queue of the socket we hold, and is relayed first;
+ * what the program wrote and the kernel had not sent is still in that
+ * socket's send queue and leaves from there.
+ *
+ * New connections keep working the same way: we hold the origin's listening
+ * sockets, accept on them and forward each connection to the same port at
+ * the destination (a plain TCP proxy) until forwarding ends -- after
+ * --forward-for seconds or on SIGUSR1/SIGTERM/SIGINT -- so clients move to
+ * the new address at their own pace.
+ *
+ * One thread, one epoll, non-blocking sockets, a bounded buffer per
+ * direction. A direction that reaches end-of-file is passed on with
+ * shutdown(SHUT_WR) once its buffer is empty; a pair closes when both
+ * directions have ended or either side fails.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bytes.h"
+#include "err.h"
+#include "relay.h"
+
+#define BUF_SIZE (64 * 1024)
+
+/* ---- the relay's own listening socket ------------------------------------- */
+
+int relay_listen(const char *ip, struct hop_fds_relay *out, int *fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof ss);
+	memset(out, 0, sizeof *out);
+	if (sodium_init() < 0)
+		return hop__fail(HOP_ESYS, "relay: libsodium failed to initialise");
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		sl = sizeof *s4;
+		out->family = 4;
+		memcpy(out->addr, &s4->sin_addr, 4);
+	} else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		sl = sizeof *s6;
+		out->family = 6;
+		memcpy(out->addr, &s6->sin6_addr, 16);
+	} else {
+		return hop__fail(HOP_EINVAL, "relay: '%s' is not an IP address", ip);
+	}
+	int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return hop__sysfail("relay: socket");
+	/* the backlog holds every relayed connection until COMMIT: the
+	 * destination connects while the origin is still the one running */
+	if (bind(s, (struct sockaddr *)&ss, sl) < 0 || listen(s, 4096) < 0) {
+		close(s);
+		return hop__sysfail("relay: cannot listen on %s", ip);
+	}
+	sl = sizeof ss;
+	getsockname(s, (struct sockaddr *)&ss, &sl);
+	out->port = ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port);
+	randombytes_buf(out->key, sizeof out->key);
+	*fd = s;
+	return 0;
+}
+
+/* ---- endpoints and pairs ---------------------------------------------------- */
+
+enum ep_role { EP_CLIENT, EP_DEST, EP_PENDING, EP_LISTENER, EP_RELAY_LISTEN, EP_CONNECTING, EP_DEAD };
+
+struct pair;
+
+struct endpoint {
+	int fd;
+	enum ep_role role;
+	struct pair *pair;     /* CLIENT, DEST, CONNECTING */
+	/* PENDING: the hello read so far */
+	uint8_t hello[HOP_FDS_HELLO_LEN];
+	size_t hello_len;
+	/* LISTENER */
+	uint16_t port;
+	/* CLIENT of a relayed (not forwarded) connection: the fd number */
+	int fd_number;
+	uint32_t events;       /* registered with epoll */
+	struct endpoint *next_dead; /* freed after the current batch of events */
+};
+
+/* A direction: bytes read from `from`, waiting to be written to `to`. */
+struct dir {
+	uint8_t *buf;
+	size_t len, off;
+	int eof;      /* `from` reached end-of-file */
+	int shut;     /* shutdown(to, SHUT_WR) done */
+};
+
+struct pair {
+	struct endpoint *a, *b; /* a: client side, b: destination side */
+	struct dir ab, ba;
+	int forwarded;
+};
+
+struct relay {
+	const struct relay_opts *o;
+	int ep;
+	struct relay_stats *st;
+	struct endpoint **clients; /* unpaired relayed clients, by index */
+	int nclients;
+	int live_pairs;
+	int unpaired;
+	struct endpoint **listeners;
+	int nlisteners;
+	int forwarding;
+	/* closed endpoints and pairs may still appear later in the batch of
+	 * events being handled: they are freed only after it */
+	struct endpoint *dead;
+	struct pair **dead_pairs;
+	size_t ndead_pairs, cap_dead_pairs;
+};
+
+static int ep_set(struct relay *r, struct endpoint *e, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = e };
+	int op = e->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+	if (events == 0 && e->events == 0)
+		return 0;
+	if (events == 0)
+		op = EPOLL_CTL_DEL;
+	if (epoll_ctl(r->ep, op, e->fd, &ev) < 0)
+		return hop__sysfail("relay: epoll_ctl fd %d", e->fd);
+	e->events = events;
+	return 0;
+}
+
+static struct endpoint *ep_new(int fd, enum ep_role role)
+{
+	struct endpoint *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->fd = fd;
+	e->role = role;
+	e->fd_number = -1;
+	int fl = fcntl(fd, F_GETFL);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	return e;
+}
+
+static void ep_close(struct relay *r, struct endpoint *e)
+{
+	if (!e || e->role == EP_DEAD)
+		return;
+	if (e->events)
+		epoll_ctl(r->ep, EPOLL_CTL_DEL, e->fd, NULL);
+	close(e->fd);
+	e->role = EP_DEAD;
+	e->pair = NULL;
+	e->next_dead = r->dead;
+	r->dead = e;
+}
+
+static void pair_close(struct relay *r, struct pair *p)
+{
+	if (!p)
+		return;
+	ep_close(r, p->a);
+	ep_close(r, p->b);
+	free(p->ab.buf);
+	free(p->ba.buf);
+	p->ab.buf = p->ba.buf = NULL;
+	if (r->ndead_pairs == r->cap_dead_pairs) {
+		size_t cap = r->cap_dead_pairs ? 2 * r->cap_dead_pairs : 64;
+		struct pair **v = realloc(r->dead_pairs, cap * sizeof *v);
+		if (!v) {
+			free(p); /* cannot defer: nothing points at it but the batch */
+			r->live_pairs--;
+			return;
+		}
+		r->dead_pairs = v;
+		r->cap_dead_pairs = cap;
+	}
+	r->dead_pairs[r->ndead_pairs++] = p;
+	r->live_pairs--;
+}
+
+static void bury(struct relay *r)
+{
+	while (r->dead) {
+		struct endpoint *e = r->dead;
+		r->dead = e->next_dead;
+		free(e);
+	}
+	for (size_t i = 0; i < r->ndead_pairs; i++)
+		free(r->dead_pairs[i]);
+	r->ndead_pairs = 0;
+}
+
+static struct pair *pair_new(struct relay *r, struct endpoint *a, struct endpoint *b, int forwarded)
+{
+	struct pair *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->ab.buf = malloc(BUF_SIZE);
+	p->ba.buf = malloc(BUF_SIZE);
+	if (!p->ab.buf || !p->ba.buf) {
+		free(p->ab.buf);
+		free(p->ba.buf);
+		free(p);
+		return NULL;
+	}
+	p->a = a;
+	p->b = b;
+	p->forwarded = forwarded;
+	a->pair = b->pair = p;
+	r->live_pairs++;
+	return p;
+}
+
+/* What each side of a pair waits for, from the state of both directions. */
+static int pair_arm(struct relay *r, struct pair *p)
+{
+	uint32_t ea = 0, eb = 0;
+	if (!p->ab.eof && p->ab.len == 0)
+		ea |= EPOLLIN;
+	if (!p->ba.eof && p->ba.len == 0)
+		eb |= EPOLLIN;
+	if (p->ab.len)
+		eb |= EPOLLOUT;
+	if (p->ba.len)
+		ea |= EPOLLOUT;
+	if (ep_set(r, p->a, ea) < 0 || ep_set(r, p->b, eb) < 0)
+		return -1;
+	return 0;
+}
+
+/* Move bytes one way as far as the sockets allow. Returns -1 when the pair
+ * must close (an error on either side). */
+static int pump(struct relay *r, struct endpoint *from, struct endpoint *to, struct dir *d, uint64_t *count)
+{
+	for (;;) {
+		if (d->len) {
+			ssize_t w = send(to->fd, d->buf + d->off, d->len, MSG_NOSIGNAL);
+			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return 0;
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return -1;
+			d->off += (size_t)w;
+			d->len -= (size_t)w;
+			*count += (uint64_t)w;
+			if (d->len)
+				continue;
+			d->off = 0;
+		}
+		if (d->eof) {
+			if (!d->shut) {
+				shutdown(to->fd, SHUT_WR);
+				d->shut = 1;
+			}
+			return 0;
+		}
+		ssize_t n = recv(from->fd, d->buf, BUF_SIZE, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			d->eof = 1;
+			continue;
+		}
+		d->len = (size_t)n;
+	}
+	(void)r;
+}
+
+static void pair_run(struct relay *r, struct pair *p)
+{
+	if (!p || !p->ab.buf)
+		return;
+	if (pump(r, p->a, p->b, &p->ab, &r->st->bytes_to_dest) < 0 ||
+	    pump(r, p->b, p->a, &p->ba, &r->st->bytes_to_client) < 0 || (p->ab.shut && p->ba.shut) ||
+	    pair_arm(r, p) < 0) {
+		pair_close(r, p);
+	}
+}
+
+/* ---- the destination's connections ---------------------------------------------- */
+
+static void pending_read(struct relay *r, struct endpoint *e)
+{
+	for (;;) {
+		ssize_t n = recv(e->fd, e->hello + e->hello_len, HOP_FDS_HELLO_LEN - e->hello_len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			ep_close(r, e);
+			return;
+		}
+		e->hello_len += (size_t)n;
+		if (e->hello_len == HOP_FDS_HELLO_LEN)
+			break;
+	}
+	/* "HOPR", version, fd, key: the key proves the connection comes from
+	 * the destination of this migration */
+	uint32_t magic = hop__get32(e->hello);
+	int32_t fd = (int32_t)hop__get32(e->hello + 6);
+	if (magic != HOP_FDS_HELLO_MAGIC || sodium_memcmp(e->hello + 10, r->o->key, 16) != 0) {
+		if (r->o->verbose)
+			fprintf(stderr, "hop migrate: relay: refused a connection with a bad hello\n");
+		ep_close(r, e);
+		return;
+	}
+	for (int i = 0; i < r->nclients; i++) {
+		struct endpoint *c = r->clients[i];
+		if (!c || c->fd_number != fd)
+			continue;
+		r->clients[i] = NULL;
+		r->unpaired--;
+		ep_set(r, e, 0);
+		e->role = EP_DEST;
+		struct pair *p = pair_new(r, c, e, 0);
+		if (!p) {
+			ep_close(r, c);
+			ep_close(r, e);
+			return;
+		}
+		r->st->relayed++;
+		pair_run(r, p);
+		return;
+	}
+	if (r->o->verbose)
+		fprintf(stderr, "hop migrate: relay: the destination claimed fd %d, which is no client\n", fd);
+	ep_close(r, e);
+}
+
+static void relay_accept(struct relay *r, struct endpoint *l)
+{
+	for (;;) {
+		int s = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (s < 0)
+			return;
+		int one = 1;
+		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct endpoint *e = ep_new(s, EP_PENDING);
+		if (!e || ep_set(r, e, EPOLLIN) < 0) {
+			close(s);
+			free(e);
+			continue;
+		}
+	}
+}
+
+/* ---- forwarding new connections ------------------------------------------------- */
+
+static void forward_accept(struct relay *r, struct endpoint *l)
+{
+	for (;;) {
+		int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c < 0)
+			return;
+		struct sockaddr_storage ss = r->o->dest;
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons(l->port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons(l->port);
+		int d = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (d < 0) {
+			close(c);
+			continue;
+		}
+		int one = 1;
+		setsockopt(d, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		if (connect(d, (struct sockaddr *)&ss, r->o->dest_len) < 0 && errno != EINPROGRESS) {
+			close(c);
+			close(d);
+			continue;
+		}
+		struct endpoint *a = ep_new(c, EP_CLIENT), *b = ep_new(d, EP_CONNECTING);
+		struct pair *p = a && b ? pair_new(r, a, b, 1) : NULL;
+		if (!p) {
+			free(a);
+			free(b);
+			close(c);
+			close(d);
+			continue;
+		}
+		r->st->forwarded++;
+		/* wait for the connect to finish before relaying */
+		if (ep_set(r, b, EPOLLOUT) < 0)
+			pair_close(r, p);
+	}
+}
+
+static void connecting_done(struct relay *r, struct endpoint *b)
+{
+	int err = 0;
+	socklen_t el = sizeof err;
+	getsockopt(b->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+	if (err) {
+		if (r->o->verbose)
+			fprintf(stderr, "hop migrate: forwarding to the destination failed: %s\n", strerror(err));
+		pair_close(r, b->pair);
+		return;
+	}
+	b->role = EP_DEST;
+	pair_run(r, b->pair);
+}
+
+static void stop_forwarding(struct relay *r)
+{
+	if (!r->forwarding)
+		return;
+	r->forwarding = 0;
+	for (int i = 0; i < r->nlisteners; i++) {
+		ep_close(r, r->listeners[i]);
+		r->listeners[i] = NULL;
+	}
+	if (r->o->verbose)
+		fprintf(stderr, "hop migrate: forwarding of new connections ended\n");
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int relay_run(const struct relay_opts *o, struct relay_client *clients, int nclients,
+	      struct relay_listener *listeners, int nlisteners, struct relay_stats *st)
+{
+	struct relay r;
+	memset(&r, 0, sizeof r);
+	memset(st, 0, sizeof *st);
+	r.o = o;
+	r.st = st;
+	r.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (r.ep < 0)
+		return hop__sysfail("relay: epoll_create1");
+	r.clients = calloc((size_t)nclients + 1, sizeof *r.clients);
+	r.listeners = calloc((size_t)nlisteners + 1, sizeof *r.listeners);
+	struct endpoint *rl = ep_new(o->listen_fd, EP_RELAY_LISTEN);
+	if (!r.clients || !r.listeners || !rl || ep_set(&r, rl, EPOLLIN) < 0) {
+		close(r.ep);
+		return hop__fail(HOP_ENOMEM, "relay: setting up");
+	}
+	/* Relayed clients are not read until the destination claims them:
+	 * their bytes wait in the kernel, in order. */
+	for (int i = 0; i < nclients; i++) {
+		r.clients[i] = ep_new(clients[i].sock, EP_CLIENT);
+		if (!r.clients[i])
+			return hop__fail(HOP_ENOMEM, "relay: client %d", i);
+		r.clients[i]->fd_number = clients[i].fd_number;
+	}
+	r.nclients = r.unpaired = nclients;
+	for (int i = 0; i < nlisteners; i++) {
+		r.listeners[i] = ep_new(listeners[i].sock, EP_LISTENER);
+		if (!r.listeners[i] || ep_set(&r, r.listeners[i], EPOLLIN) < 0)
+			return hop__fail(HOP_ENOMEM, "relay: listener %d", i);
+		r.listeners[i]->port = listeners[i].port;
+	}
+	r.nlisteners = nlisteners;
+	r.forwarding = nlisteners > 0;
+	long long start = now_ms();
+	long long fwd_end = o->forward_for_s < 0 ? -1 : start + (long long)o->forward_for_s * 1000;
+	long long pair_end = start + (o->pair_timeout_ms > 0 ? o->pair_timeout_ms : 10000);
+
+	for (;;) {
+		long long t = now_ms();
+		if (o->stop_all && *o->stop_all)
+			break;
+		if (r.forwarding && ((fwd_end >= 0 && t >= fwd_end) || (o->stop_forwarding && *o->stop_forwarding)))
+			stop_forwarding(&r);
+		if (r.unpaired && t >= pair_end) {
+			for (int i = 0; i < r.nclients; i++)
+				if (r.clients[i]) {
+					if (o->verbose)
+						fprintf(stderr, "hop migrate: relay: the destination never claimed fd %d; closing it\n",
+							r.clients[i]->fd_number);
+					ep_close(&r, r.clients[i]);
+					r.clients[i] = NULL;
+					st->unpaired++;
+				}
+			r.unpaired = 0;
+		}
+		if (!r.forwarding && r.unpaired == 0 && r.live_pairs == 0)
+			break;
+		int wait = 200;
+		struct epoll_event evs[64];
+		int n = epoll_wait(r.ep, evs, 64, wait);
+		if (n < 0 && errno != EINTR) {
+			close(r.ep);
+			return hop__sysfail("relay: epoll_wait");
+		}
+		for (int i = 0; i < n; i++) {
+			struct endpoint *e = evs[i].data.ptr;
+			switch (e->role) {
+			case EP_RELAY_LISTEN: relay_accept(&r, e); break;
+			case EP_LISTENER: forward_accept(&r, e); break;
+			case EP_PENDING: pending_read(&r, e); break;
+			case EP_CONNECTING: connecting_done(&r, e); break;
+			case EP_CLIENT:
+			case EP_DEST: pair_run(&r, e->pair); break;
+			case EP_DEAD: break; /* closed earlier in this batch */
+			}
+		}
+		bury(&r);
+	}
+	ep_close(&r, rl);
+	for (int i = 0; i < r.nlisteners; i++)
+		ep_close(&r, r.listeners[i]);
+	for (int i = 0; i < r.nclients; i++)
+		ep_close(&r, r.clients[i]);
+	bury(&r);
+	free(r.dead_pairs);
+	free(r.clients);
+	free(r.listeners);
+	close(r.ep);
+	return 0;
+}

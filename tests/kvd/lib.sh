@@ -33,7 +33,7 @@ build_kvd() {
 	local t=$1 out=$2 cc=gcc
 	[ "$t" = x86_64 ] || cc=$t-linux-gnu-gcc
 	[ -f "$ROOT/build/$t/libhop.a" ] || die "build/$t/libhop.a missing (make libs)"
-	"$cc" -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	"$cc" -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 		-I"$ROOT/include" -o "$out" "$ROOT"/examples/kvd/*.c "$ROOT/build/$t/libhop.a" -lpthread ||
 		die "building kvd for $t"
 }

@@ -34,7 +34,7 @@ struct tstate {
 	size_t nranges;
 	struct hop__trange ranges[MAX_RANGES];
 	struct win win[NSLOT];
-	uint64_t ctr[4];
+	unsigned long ctr[4]; /* word-sized: 32-bit powerpc has no 8-byte atomics */
 	uintptr_t (*out)[2]; /* collect's runs, before they go to fn */
 	size_t nout, capout;
 	long pages;
@@ -47,7 +47,7 @@ struct tstate {
 static struct tstate *T;
 static const struct hop__track_ops *ops;
 size_t hop__track_page;
-uint64_t *hop__track_ctr;
+unsigned long *hop__track_ctr;
 
 static __thread int my_base __attribute__((tls_model("initial-exec"))); /* slot base + 1; 0 = none */
 static __thread int my_depth __attribute__((tls_model("initial-exec")));

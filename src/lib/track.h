@@ -115,6 +115,6 @@ int hop__track_armed(void);
 /* Windows announced before the mprotect tracker armed: fn for each range. */
 void hop__track_windows(void (*fn)(uintptr_t s, uintptr_t e));
 /* counters */
-extern uint64_t *hop__track_ctr; /* [0] faults [1] collects [2] windows [3] escalations */
+extern unsigned long *hop__track_ctr; /* [0] faults [1] collects [2] windows [3] escalations */
 
 #endif

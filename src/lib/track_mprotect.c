@@ -268,6 +268,11 @@ static int mp_open(void)
 	if (env && *env)
 		budget = atol(env);
 	M->budget = budget < 16 ? 16 : budget;
+	/* (Re)install unless ours is the current handler: the program may have
+	 * installed its own since the last run; it becomes the one we pass on to. */
+	struct sigaction cur;
+	if (sigaction(SIGSEGV, NULL, &cur) == 0 && (!(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_segv))
+		installed = 0;
 	if (!installed) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
@@ -276,7 +281,7 @@ static int mp_open(void)
 		sigemptyset(&sa.sa_mask);
 		if (sigaction(SIGSEGV, &sa, &old_sa) < 0)
 			return hop__sysfail("mprotect tracker: sigaction(SIGSEGV)");
-		installed = 1; /* stays: a fault in flight at stop must still find us */
+		installed = 1; /* stays after stop: a fault in flight then must still find us */
 	}
 	return 0;
 }

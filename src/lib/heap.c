@@ -84,7 +84,6 @@ struct hstate {
 	struct mapping *deferred;     /* huge mappings freed while held */
 	uintptr_t arena_cur, arena_end; /* carving area */
 	size_t mapped;
-	size_t nblocks, nbytes;
 	void (*watch)(void *ctx, uintptr_t start, uintptr_t end, int added);
 	void *watch_ctx;
 	struct hop_heap_event *log;
@@ -97,6 +96,23 @@ static struct hstate *H;
 static size_t page_size;
 
 __thread int hop__heap_in_runtime __attribute__((tls_model("initial-exec")));
+
+/* Per-thread cache of free slots, per class (like glibc's tcache): the fast
+ * path of malloc and free takes no lock. A cached slot is free in the table
+ * (slack = SLOT_FREE), so readers and hop__heap_stats never count it; it is
+ * just not on its slab's free stack. Not used while the alloc/free log is on
+ * (every event then goes through the locked path). A thread that exits
+ * leaves its few cached slots unused. */
+#define TC_N 16
+struct tc_ent {
+	uintptr_t p;   /* the slot */
+	uint16_t *sl;  /* its slack in the side table */
+	uint32_t size; /* its class size */
+};
+static __thread struct {
+	uint8_t n[NCLASS];
+	struct tc_ent e[NCLASS][TC_N];
+} tc __attribute__((tls_model("initial-exec")));
 
 /* ---- classes ---------------------------------------------------------------- */
 
@@ -393,8 +409,6 @@ static void *slab_alloc(unsigned c, size_t n, int *fresh)
 	}
 	__atomic_store_n(&s->slack[i], (uint16_t)(s->size - n), __ATOMIC_RELEASE);
 	s->nlive++;
-	H->nblocks++;
-	H->nbytes += n;
 	uintptr_t p = s->base + (uintptr_t)i * s->size;
 	if (__builtin_expect(H->logging, 0))
 		log_event(p, n, HOP_HEAP_ALLOC);
@@ -446,8 +460,6 @@ static void *huge_alloc(size_t n, size_t align)
 		H->huge_free = s;
 		return NULL;
 	}
-	H->nblocks++;
-	H->nbytes += n;
 	if (__builtin_expect(H->logging, 0))
 		log_event(a, n, HOP_HEAP_ALLOC);
 	return (void *)a;
@@ -458,8 +470,6 @@ static void huge_free(struct span *s)
 	size_t n = s->huge_req;
 	__atomic_store_n(&s->huge_req, SIZE_MAX, __ATOMIC_RELEASE);
 	radix_set(s->base, s->base + s->len, NULL);
-	H->nblocks--;
-	H->nbytes -= n;
 	if (__builtin_expect(H->logging, 0))
 		log_event(s->base, n, HOP_HEAP_FREE);
 	if (H->hold) {
@@ -481,7 +491,7 @@ static int block_at(const struct span *s, uintptr_t a, uintptr_t *start, size_t 
 
 /* ---- the allocation API --------------------------------------------------------------------- */
 
-void *hop__malloc(size_t n)
+static __attribute__((noinline)) void *malloc_slow(size_t n)
 {
 	void *p;
 	int fresh;
@@ -491,7 +501,7 @@ void *hop__malloc(size_t n)
 		return NULL;
 	}
 	lock();
-	if (__builtin_expect(n <= SMALL_MAX, 1))
+	if (n <= SMALL_MAX)
 		p = slab_alloc(size_class(n), n, &fresh);
 	else
 		p = huge_alloc(n, 0);
@@ -499,6 +509,19 @@ void *hop__malloc(size_t n)
 	if (__builtin_expect(!p, 0))
 		errno = ENOMEM;
 	return p;
+}
+
+void *hop__malloc(size_t n)
+{
+	if (__builtin_expect(n <= SMALL_MAX, 1)) {
+		unsigned c = size_class(n);
+		if (__builtin_expect(tc.n[c] && !H->logging, 1)) {
+			struct tc_ent *e = &tc.e[c][--tc.n[c]];
+			__atomic_store_n(e->sl, (uint16_t)(e->size - n), __ATOMIC_RELEASE);
+			return (void *)e->p;
+		}
+	}
+	return malloc_slow(n);
 }
 
 void *hop__calloc(size_t n, size_t size)
@@ -550,8 +573,6 @@ static size_t free_locked(void *p, const char *who)
 	__atomic_store_n(&s->slack[i], (uint16_t)SLOT_FREE, __ATOMIC_RELEASE);
 	s->freestk[s->top++] = (uint16_t)i;
 	s->nlive--;
-	H->nblocks--;
-	H->nbytes -= n;
 	if (__builtin_expect(H->logging, 0))
 		log_event((uintptr_t)p, n, HOP_HEAP_FREE);
 	if (s != H->cur[s->cls] && !s->on_partial) {
@@ -562,15 +583,34 @@ static size_t free_locked(void *p, const char *who)
 	return n;
 }
 
-void hop__free(void *p)
+static __attribute__((noinline)) void free_slow(void *p)
 {
-	if (!p)
-		return;
 	if (!H)
 		bad_pointer("free", p);
 	lock();
 	free_locked(p, "free");
 	unlock();
+}
+
+void hop__free(void *p)
+{
+	if (!p)
+		return;
+	struct span *s = span_of((uintptr_t)p);
+	if (__builtin_expect(s && s->kind == SPAN_SLAB && !H->logging, 1)) {
+		unsigned c = s->cls;
+		uint32_t i = slot_of(s, (uintptr_t)p);
+		if (__builtin_expect(tc.n[c] < TC_N && i < s->nslots && s->base + (uintptr_t)i * s->size == (uintptr_t)p &&
+				     s->slack[i] != SLOT_FREE, 1)) {
+			__atomic_store_n(&s->slack[i], (uint16_t)SLOT_FREE, __ATOMIC_RELEASE);
+			struct tc_ent *e = &tc.e[c][tc.n[c]++];
+			e->p = (uintptr_t)p;
+			e->sl = &s->slack[i];
+			e->size = s->size;
+			return;
+		}
+	}
+	free_slow(p); /* also reports a bad pointer */
 }
 
 void *hop__realloc(void *p, size_t n)
@@ -599,7 +639,6 @@ void *hop__realloc(void *p, size_t n)
 		in_place = 1;
 	}
 	if (in_place) {
-		H->nbytes += n - old;
 		if (__builtin_expect(H->logging, 0))
 			log_event(st, n, HOP_HEAP_ALLOC);
 		unlock();
@@ -779,19 +818,32 @@ size_t hop__heap_ranges(uintptr_t (*ranges)[2], size_t max)
 	return n;
 }
 
+struct stats_acc {
+	size_t blocks, bytes;
+};
+static int stats_fn(void *ctx, uintptr_t start, size_t size)
+{
+	struct stats_acc *a = ctx;
+	(void)start;
+	a->blocks++;
+	a->bytes += size;
+	return 0;
+}
+
+/* A walk of the table: the lock-free fast paths keep no counters. Exact when
+ * no other thread allocates meanwhile. */
 void hop__heap_stats(size_t *blocks, size_t *bytes)
 {
-	size_t b = 0, y = 0;
+	struct stats_acc a = { 0, 0 };
 	if (H) {
 		lock();
-		b = H->nblocks;
-		y = H->nbytes;
+		hop__heap_foreach(stats_fn, &a);
 		unlock();
 	}
 	if (blocks)
-		*blocks = b;
+		*blocks = a.blocks;
 	if (bytes)
-		*bytes = y;
+		*bytes = a.bytes;
 }
 
 /* ---- tracker and migration hooks ---------------------------------------------------------- */

@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,36 +78,72 @@ static char *fds_strdup(const char *s)
 
 /* ---- descriptors hop owns ------------------------------------------------ */
 
+/* Marked by number, or by the variable that holds the number (kept up to
+ * date when restore moves the descriptor). The agent thread and the
+ * program's thread both mark: a lock keeps the table whole. */
 #define OWN_MAX 64
-static int own[OWN_MAX];
+static struct own_fd {
+	int fd;
+	int *var;
+} own[OWN_MAX];
 static int n_own;
+static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int own_add(int fd, int *var)
+{
+	int rc = 0;
+	pthread_mutex_lock(&own_mu);
+	for (int i = 0; i < n_own; i++)
+		if ((var && own[i].var == var) || (!var && !own[i].var && own[i].fd == fd))
+			goto out;
+	if (n_own == OWN_MAX) {
+		rc = hop__fail(HOP_EINVAL, "fds: more than %d descriptors marked as hop's own", OWN_MAX);
+		goto out;
+	}
+	own[n_own].fd = fd;
+	own[n_own].var = var;
+	n_own++;
+out:
+	pthread_mutex_unlock(&own_mu);
+	return rc;
+}
 
 int hop__fds_mark_own(int fd)
 {
-	for (int i = 0; i < n_own; i++)
-		if (own[i] == fd)
-			return 0;
-	if (n_own == OWN_MAX)
-		return hop__fail(HOP_EINVAL, "fds: more than %d descriptors marked as hop's own", OWN_MAX);
-	own[n_own++] = fd;
-	return 0;
+	return own_add(fd, NULL);
+}
+
+int hop__fds_own_var(int *var)
+{
+	return own_add(-1, var);
 }
 
 void hop__fds_unmark_own(int fd)
 {
+	pthread_mutex_lock(&own_mu);
 	for (int i = 0; i < n_own; i++)
-		if (own[i] == fd) {
+		if (!own[i].var && own[i].fd == fd) {
 			own[i] = own[--n_own];
-			return;
+			break;
 		}
+	pthread_mutex_unlock(&own_mu);
+}
+
+/* The entry owning fd, or NULL. Caller holds own_mu. */
+static struct own_fd *own_find(int fd)
+{
+	for (int i = 0; i < n_own; i++)
+		if ((own[i].var ? *own[i].var : own[i].fd) == fd)
+			return &own[i];
+	return NULL;
 }
 
 static int is_own(int fd)
 {
-	for (int i = 0; i < n_own; i++)
-		if (own[i] == fd)
-			return 1;
-	return 0;
+	pthread_mutex_lock(&own_mu);
+	int r = own_find(fd) != NULL;
+	pthread_mutex_unlock(&own_mu);
+	return r;
 }
 
 const char *hop__fd_kind_name(int kind)
@@ -1386,20 +1423,32 @@ static int clear_numbers(struct restore *rs, void (*moved)(void *, int, int), vo
 	closedir(dir);
 	for (int i = 0; i < n; i++) {
 		int fd = list[i];
-		if (is_own(fd)) {
-			if (!wanted(rs->f, fd))
-				continue;
-			int nfd = fcntl(fd, F_DUPFD_CLOEXEC, rs->floor);
-			if (nfd < 0)
+		pthread_mutex_lock(&own_mu);
+		struct own_fd *o = own_find(fd);
+		if (o) {
+			int nfd = -1;
+			if (wanted(rs->f, fd)) {
+				/* dup first, then publish, then close: a thread using
+				 * the variable always finds an open descriptor */
+				nfd = fcntl(fd, F_DUPFD_CLOEXEC, rs->floor);
+				if (nfd >= 0) {
+					if (o->var)
+						*o->var = nfd;
+					else
+						o->fd = nfd;
+				}
+			}
+			pthread_mutex_unlock(&own_mu);
+			if (wanted(rs->f, fd) && nfd < 0)
 				return hop__sysfail("fds: moving hop's own fd %d out of the way", fd);
-			/* keep the descriptor's own close-on-exec setting */
-			hop__fds_unmark_own(fd);
-			hop__fds_mark_own(nfd);
-			close(fd);
-			if (moved)
-				moved(ctx, fd, nfd);
+			if (nfd >= 0) {
+				close(fd);
+				if (moved)
+					moved(ctx, fd, nfd);
+			}
 			continue;
 		}
+		pthread_mutex_unlock(&own_mu);
 		close(fd);
 	}
 	return 0;
@@ -1417,5 +1466,126 @@ int hop__fds_restore(const struct hop_fds *f, const struct hop_fds_restore_opts 
 	for (uint32_t i = 0; rc == 0 && i < f->n; i++)
 		if (f->v[i].kind == HOP_FD_EPOLL)
 			rc = fill_epoll(&rs, &f->v[i]);
+	return rc;
+}
+
+/* ---- the hand-off to the relay ---------------------------------------------------- */
+
+int hop__fds_relay_open(int mig_fd, struct hop_fds_relay *r, int *lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	uint8_t family, addr[16];
+	uint16_t port;
+	memset(&ss, 0, sizeof ss);
+	if (getsockname(mig_fd, (struct sockaddr *)&ss, &sl) < 0)
+		return hop__sysfail("fds: address of the migration connection");
+	if (sockaddr_split(&ss, &family, addr, &port) < 0)
+		return hop__fail(HOP_ENOTSUP, "fds: the migration connection is not TCP/IP; connected clients cannot be relayed");
+	return hop__fds_relay_open_addr(family, addr, r, lfd);
+}
+
+int hop__fds_relay_open_addr(uint8_t family, const uint8_t addr[16], struct hop_fds_relay *r, int *lfd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(r, 0, sizeof *r);
+	r->family = family;
+	memcpy(r->addr, addr, 16);
+	sl = sockaddr_make(&ss, r->family, r->addr, 0);
+	int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return hop__sysfail("fds: relay socket");
+	/* the backlog holds every relayed connection until COMMIT */
+	if (bind(s, (struct sockaddr *)&ss, sl) < 0 || listen(s, 4096) < 0) {
+		close(s);
+		return hop__sysfail("fds: relay socket bind/listen");
+	}
+	sl = sizeof ss;
+	getsockname(s, (struct sockaddr *)&ss, &sl);
+	sockaddr_split(&ss, &r->family, r->addr, &r->port);
+	int rnd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	ssize_t got = rnd >= 0 ? read(rnd, r->key, sizeof r->key) : -1;
+	if (rnd >= 0)
+		close(rnd);
+	if (got != (ssize_t)sizeof r->key) {
+		close(s);
+		return hop__sysfail("fds: no random bytes for the relay key");
+	}
+	*lfd = s;
+	return 0;
+}
+
+uint32_t hop__fds_relayed(const struct hop_fds *f)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < f->n; i++)
+		n += f->v[i].kind == HOP_FD_CONN || f->v[i].kind == HOP_FD_LISTEN;
+	return n;
+}
+
+static int send_fds(int sock, const uint8_t *data, size_t len, const int *fds, int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * HOP_FDS_BATCH)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { (void *)data, len };
+	struct msghdr m;
+	memset(&m, 0, sizeof m);
+	m.msg_iov = &iov;
+	m.msg_iovlen = 1;
+	m.msg_control = u.buf;
+	m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	ssize_t w;
+	do
+		w = sendmsg(sock, &m, MSG_NOSIGNAL);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return hop__sysfail("fds: handing descriptors to hop migrate");
+	/* the descriptors went with the first byte; the rest is plain data */
+	size_t off = (size_t)w;
+	while (off < len) {
+		w = send(sock, data + off, len - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return hop__sysfail("fds: handing descriptors to hop migrate");
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+int hop__fds_handoff_send(int sock, const struct hop_fds *f, int relay_lfd)
+{
+	uint8_t hdr[HOP_FDS_HANDOFF_HDR];
+	uint32_t n = hop__fds_relayed(f);
+	hop__put32(hdr, HOP_FDS_HANDOFF_MAGIC);
+	hop__put16(hdr + 4, FDS_VERSION);
+	hop__put32(hdr + 6, n);
+	memcpy(hdr + 10, f->relay.key, 16);
+	int rc = send_fds(sock, hdr, sizeof hdr, &relay_lfd, 1);
+	uint32_t i = 0;
+	while (rc == 0 && n) {
+		uint8_t rec[HOP_FDS_BATCH * HOP_FDS_REC];
+		int fds[HOP_FDS_BATCH], k = 0;
+		for (; i < f->n && k < HOP_FDS_BATCH; i++) {
+			const struct hop_fd *d = &f->v[i];
+			if (d->kind != HOP_FD_CONN && d->kind != HOP_FD_LISTEN)
+				continue;
+			fds[k] = d->fd;
+			hop__put32(rec + HOP_FDS_REC * k, (uint32_t)d->fd);
+			rec[HOP_FDS_REC * k + 4] = d->kind;
+			hop__put16(rec + HOP_FDS_REC * k + 5, d->port);
+			k++;
+		}
+		rc = send_fds(sock, rec, (size_t)(HOP_FDS_REC * k), fds, k);
+		n -= (uint32_t)k;
+	}
 	return rc;
 }

@@ -115,6 +115,9 @@ struct hop_fds {
  * HOP_EINVAL when the table of marks (64) is full. */
 int hop__fds_mark_own(int fd);
 void hop__fds_unmark_own(int fd);
+/* Same for the descriptor held in *var; when restore moves it, *var is
+ * updated (for descriptors a thread keeps using, like the control socket). */
+int hop__fds_own_var(int *var);
 
 /* Walk the process's descriptors and check each can be carried; on the
  * first that cannot, fail with HOP_ENOTSUP and a message naming it
@@ -167,6 +170,32 @@ int hop__fds_restore(const struct hop_fds *f, const struct hop_fds_restore_opts 
 #define HOP_FDS_HELLO_LEN 26
 #define HOP_FDS_HELLO_MAGIC 0x484f5052u /* "HOPR" */
 void hop__fds_hello(uint8_t out[HOP_FDS_HELLO_LEN], int32_t fd, const uint8_t key[16]);
+
+/* ---- the origin's hand-off to `hop migrate` (src/tool/relay.c) ----------
+ * At the freeze the origin opens the relay's listening socket on the local
+ * address of the migration connection (the address the destination already
+ * reaches) with a fresh random key, and passes it, with every connected and
+ * listening socket of the table, to `hop migrate` over the control socket:
+ *   message 1: "HOPH" u32, version u16, records u32, key[16]; SCM_RIGHTS
+ *              carries the relay's listening socket
+ *   then batches of up to HOP_FDS_BATCH records (fd i32, kind u8, port u16),
+ *              each one sendmsg with its descriptors in SCM_RIGHTS.
+ * The caller announces it with a frame first (the control stream is framed);
+ * the reader takes exactly these bytes with recvmsg. */
+#define HOP_FDS_HANDOFF_MAGIC 0x484f5048u /* "HOPH" */
+#define HOP_FDS_HANDOFF_HDR 26
+#define HOP_FDS_BATCH 200
+#define HOP_FDS_REC 7
+
+/* Open the relay's socket at mig_fd's local address, port 0; fill r (with a
+ * random key) and *lfd. 0 or a negative HOP_E*. */
+int hop__fds_relay_open(int mig_fd, struct hop_fds_relay *r, int *lfd);
+/* Same at a given local address (family 4 or 6, network order). */
+int hop__fds_relay_open_addr(uint8_t family, const uint8_t addr[16], struct hop_fds_relay *r, int *lfd);
+/* Number of descriptors of f the relay takes (connected and listening). */
+uint32_t hop__fds_relayed(const struct hop_fds *f);
+/* Send the hand-off on sock (a Unix stream socket). 0 or a negative HOP_E*. */
+int hop__fds_handoff_send(int sock, const struct hop_fds *f, int relay_lfd);
 
 /* Name of a kind, for messages ("listening TCP socket"). */
 const char *hop__fd_kind_name(int kind);

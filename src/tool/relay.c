@@ -26,7 +26,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sodium.h>
+#include <sodium.h> /* sodium_memcmp: the key check is constant-time */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,45 +41,112 @@
 
 #define BUF_SIZE (64 * 1024)
 
-/* ---- the relay's own listening socket ------------------------------------- */
+/* ---- the hand-off from the origin's runtime ------------------------------------- */
 
-int relay_listen(const char *ip, struct hop_fds_relay *out, int *fd)
+/* Read exactly len bytes; descriptors that come with them go to fds (up to
+ * max; any more are closed). Returns 0 or a negative HOP_E*. */
+static int recv_fds(int sock, uint8_t *buf, size_t len, int *fds, int max, int *nfds)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	memset(&ss, 0, sizeof ss);
-	memset(out, 0, sizeof *out);
-	if (sodium_init() < 0)
-		return hop__fail(HOP_ESYS, "relay: libsodium failed to initialise");
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, ip, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		sl = sizeof *s4;
-		out->family = 4;
-		memcpy(out->addr, &s4->sin_addr, 4);
-	} else if (inet_pton(AF_INET6, ip, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		sl = sizeof *s6;
-		out->family = 6;
-		memcpy(out->addr, &s6->sin6_addr, 16);
-	} else {
-		return hop__fail(HOP_EINVAL, "relay: '%s' is not an IP address", ip);
+	size_t got = 0;
+	*nfds = 0;
+	while (got < len) {
+		union {
+			char b[CMSG_SPACE(sizeof(int) * HOP_FDS_BATCH)];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { buf + got, len - got };
+		struct msghdr m;
+		memset(&m, 0, sizeof m);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = u.b;
+		m.msg_controllen = sizeof u.b;
+		ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			return hop__fail(HOP_ECLOSED, "relay: the origin closed the control socket during the hand-off");
+		if (n < 0)
+			return hop__sysfail("relay: receiving the hand-off");
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			int *in = (int *)CMSG_DATA(c);
+			for (int i = 0; i < k; i++) {
+				if (*nfds < max)
+					fds[(*nfds)++] = in[i];
+				else
+					close(in[i]);
+			}
+		}
+		if (m.msg_flags & MSG_CTRUNC)
+			return hop__fail(HOP_EPROTO, "relay: descriptors lost in the hand-off (truncated)");
+		got += (size_t)n;
 	}
-	int s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return hop__sysfail("relay: socket");
-	/* the backlog holds every relayed connection until COMMIT: the
-	 * destination connects while the origin is still the one running */
-	if (bind(s, (struct sockaddr *)&ss, sl) < 0 || listen(s, 4096) < 0) {
-		close(s);
-		return hop__sysfail("relay: cannot listen on %s", ip);
+	return 0;
+}
+
+void relay_handoff_close(struct relay_handoff *h)
+{
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
+	for (int i = 0; i < h->nclients; i++)
+		close(h->clients[i].sock);
+	for (int i = 0; i < h->nlisteners; i++)
+		close(h->listeners[i].sock);
+	free(h->clients);
+	free(h->listeners);
+	memset(h, 0, sizeof *h);
+	h->listen_fd = -1;
+}
+
+int relay_handoff_recv(int sock, struct relay_handoff *h)
+{
+	uint8_t hdr[HOP_FDS_HANDOFF_HDR];
+	int fds[HOP_FDS_BATCH], nfds;
+	memset(h, 0, sizeof *h);
+	h->listen_fd = -1;
+	int rc = recv_fds(sock, hdr, sizeof hdr, fds, 1, &nfds);
+	if (rc < 0)
+		return rc;
+	if (nfds == 1)
+		h->listen_fd = fds[0];
+	uint32_t n = hop__get32(hdr + 6);
+	if (hop__get32(hdr) != HOP_FDS_HANDOFF_MAGIC || hop__get16(hdr + 4) != 1 || nfds != 1 || n > HOP_FDS_MAX_COUNT) {
+		relay_handoff_close(h);
+		return hop__fail(HOP_EPROTO, "relay: malformed hand-off header (%u descriptors)", n);
 	}
-	sl = sizeof ss;
-	getsockname(s, (struct sockaddr *)&ss, &sl);
-	out->port = ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port);
-	randombytes_buf(out->key, sizeof out->key);
-	*fd = s;
+	memcpy(h->key, hdr + 10, 16);
+	h->clients = calloc(n ? n : 1, sizeof *h->clients);
+	h->listeners = calloc(n ? n : 1, sizeof *h->listeners);
+	if (!h->clients || !h->listeners) {
+		relay_handoff_close(h);
+		return hop__fail(HOP_ENOMEM, "relay: hand-off of %u descriptors", n);
+	}
+	while (n) {
+		uint32_t k = n < HOP_FDS_BATCH ? n : HOP_FDS_BATCH;
+		uint8_t rec[HOP_FDS_BATCH * HOP_FDS_REC];
+		rc = recv_fds(sock, rec, (size_t)k * HOP_FDS_REC, fds, HOP_FDS_BATCH, &nfds);
+		if (rc == 0 && (uint32_t)nfds != k)
+			rc = hop__fail(HOP_EPROTO, "relay: a batch of %u records came with %d descriptors", k, nfds);
+		if (rc < 0) {
+			for (int i = 0; i < nfds; i++)
+				close(fds[i]);
+			relay_handoff_close(h);
+			return rc;
+		}
+		for (uint32_t i = 0; i < k; i++) {
+			const uint8_t *r = rec + HOP_FDS_REC * i;
+			if (r[4] == HOP_FD_CONN)
+				h->clients[h->nclients++] = (struct relay_client){ (int)hop__get32(r), fds[i] };
+			else if (r[4] == HOP_FD_LISTEN)
+				h->listeners[h->nlisteners++] = (struct relay_listener){ fds[i], hop__get16(r + 5) };
+			else
+				close(fds[i]);
+		}
+		n -= k;
+	}
 	return 0;
 }
 
@@ -456,6 +523,8 @@ int relay_run(const struct relay_opts *o, struct relay_client *clients, int ncli
 	memset(st, 0, sizeof *st);
 	r.o = o;
 	r.st = st;
+	if (sodium_init() < 0)
+		return hop__fail(HOP_ESYS, "relay: libsodium failed to initialise");
 	r.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (r.ep < 0)
 		return hop__sysfail("relay: epoll_create1");

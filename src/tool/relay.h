@@ -18,12 +18,6 @@
 
 #include "fds.h"
 
-/* Open the relay's listening socket on local address `ip` (the origin's
- * address the destination reaches), port chosen by the kernel, and a fresh
- * random key. *out is what goes into the descriptor table; *fd the socket.
- * Returns 0 or a negative HOP_E*. */
-int relay_listen(const char *ip, struct hop_fds_relay *out, int *fd);
-
 struct relay_client {
 	int fd_number; /* the number the program knew the client by */
 	int sock;      /* hop migrate's copy of the client's socket */
@@ -34,8 +28,24 @@ struct relay_listener {
 	uint16_t port; /* forwarded to the same port at the destination */
 };
 
+/* What the origin's runtime handed over at the freeze (fds.h, "hand-off"). */
+struct relay_handoff {
+	int listen_fd;
+	uint8_t key[16];
+	struct relay_client *clients;
+	int nclients;
+	struct relay_listener *listeners;
+	int nlisteners;
+};
+
+/* Read the hand-off from sock (after the frame announcing it). Every
+ * descriptor received is either in *h or closed. 0 or a negative HOP_E*. */
+int relay_handoff_recv(int sock, struct relay_handoff *h);
+/* Close everything in h (the migration aborted: the origin keeps its own). */
+void relay_handoff_close(struct relay_handoff *h);
+
 struct relay_opts {
-	int listen_fd; /* from relay_listen */
+	int listen_fd; /* the relay's socket, from the hand-off */
 	uint8_t key[16];
 	/* destination host; each listener forwards to its own port there */
 	struct sockaddr_storage dest;

@@ -93,7 +93,7 @@ class Client:
 
 
 relay = start(ons, relay_cmd, wdir + "/relay.log")
-wait_file(wdir + "/relay.info")
+wait_file(wdir + "/relay.sock")
 srv = start(ons, so_cmd, wdir + "/srv-origin.log")
 
 clients = [Client(oip, "c%d" % i) for i in range(nclients)]

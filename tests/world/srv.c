@@ -8,7 +8,8 @@
  * with SCM_RIGHTS, the encoded table rebuilt by hop__fds_restore in another
  * network namespace, possibly by a build for another CPU under qemu.
  *
- *   srv serve PORT DIR    listen on PORT; on SIGUSR1 hand off into DIR, exit
+ *   srv serve PORT DIR IP listen on PORT; on SIGUSR1 hand off into DIR (the
+ *                         relay listens at IP, the origin's address), exit
  *   srv resume DIR        rebuild the table from DIR and carry on serving
  *
  * Chat: every complete line a client sends is sent to every client. A line
@@ -38,7 +39,7 @@ static size_t plen[MAXFD];
 static int is_client[MAXFD];
 static int lfd = -1, epfd = -1;
 static volatile sig_atomic_t handoff;
-static const char *dir;
+static const char *dir, *origin_ip;
 
 static void die(const char *what)
 {
@@ -109,35 +110,20 @@ static void on_usr1(int sig)
 	handoff = 1;
 }
 
-static int unhex(const char *h, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (sscanf(h + 2 * i, "%2x", &v) != 1)
-			return -1;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
-/* The freeze: describe the table, give the sockets to the relay, write the
- * little state this program has, and never run again. */
+/* The freeze: describe the table, give the sockets to the relay (the
+ * hand-off of fds.h, as the runtime does it), write the little state this
+ * program has, and never run again. */
 static void do_handoff(void)
 {
-	char path[512], fam[8], addr[64], key[64];
-	unsigned port;
+	char path[512];
 	struct hop_fds f;
-	snprintf(path, sizeof path, "%s/relay.info", dir);
-	FILE *ri = fopen(path, "r");
-	if (!ri || fscanf(ri, "%7s %63s %u %63s", fam, addr, &port, key) != 4)
-		die("reading relay.info");
-	fclose(ri);
+	uint8_t oaddr[16] = { 0 };
+	int rl;
 	if (hop__fds_capture(&f) < 0)
 		die("capture");
-	f.relay.family = (uint8_t)atoi(fam);
-	inet_pton(f.relay.family == 4 ? AF_INET : AF_INET6, addr, f.relay.addr);
-	f.relay.port = (uint16_t)port;
-	unhex(key, f.relay.key, 16);
+	inet_pton(AF_INET, origin_ip, oaddr);
+	if (hop__fds_relay_open_addr(4, oaddr, &f.relay, &rl) < 0)
+		die("relay socket");
 	uint8_t *buf;
 	size_t len;
 	if (hop__fds_encode(&f, &buf, &len) < 0)
@@ -147,42 +133,14 @@ static void do_handoff(void)
 	fwrite(buf, 1, len, t);
 	fclose(t);
 
-	/* hand the client and listening sockets to the relay: a message of
-	 * (number, kind, port) records and the descriptors, in batches */
 	snprintf(path, sizeof path, "%s/relay.sock", dir);
 	int u = socket(AF_UNIX, SOCK_STREAM, 0);
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	snprintf(sun.sun_path, sizeof sun.sun_path, "%.100s", path);
 	if (connect(u, (struct sockaddr *)&sun, sizeof sun) < 0)
 		die("connecting to the relay");
-	for (uint32_t i = 0; i < f.n;) {
-		int fds[200];
-		uint8_t rec[200 * 7];
-		int k = 0;
-		for (; i < f.n && k < 200; i++) {
-			const struct hop_fd *d = &f.v[i];
-			if (d->kind != HOP_FD_CONN && d->kind != HOP_FD_LISTEN)
-				continue;
-			fds[k] = d->fd;
-			hop__put32(rec + 7 * k, (uint32_t)d->fd);
-			rec[7 * k + 4] = d->kind;
-			hop__put16(rec + 7 * k + 5, d->port);
-			k++;
-		}
-		if (k == 0)
-			break;
-		struct iovec iov = { rec, (size_t)(7 * k) };
-		char cbuf[CMSG_SPACE(sizeof fds)];
-		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				    .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)k) };
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)k);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)k);
-		if (sendmsg(u, &m, 0) != (ssize_t)(7 * k))
-			die("sending sockets to the relay");
-	}
+	if (hop__fds_handoff_send(u, &f, rl) < 0)
+		die("hand-off");
 	close(u);
 
 	snprintf(path, sizeof path, "%s/state", dir);
@@ -250,8 +208,9 @@ int main(int argc, char **argv)
 		return 2;
 	syscall(SYS_close_range, 3u, ~0u, 0u);
 	signal(SIGPIPE, SIG_IGN);
-	if (strcmp(argv[1], "serve") == 0 && argc == 4) {
+	if (strcmp(argv[1], "serve") == 0 && argc == 5) {
 		dir = argv[3];
+		origin_ip = argv[4];
 		struct sigaction sa;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_usr1;

@@ -13,7 +13,7 @@ B=build/world
 mkdir -p $B
 CFLAGS="-std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Iinclude"
 LIBSRC="src/lib/fds.c src/lib/err.c src/lib/bytes.c"
-gcc $CFLAGS -iquote src/lib -Isrc/tool -o $B/relay_drv tests/world/relay_drv.c src/tool/relay.c $LIBSRC -lsodium
+gcc $CFLAGS -iquote src/lib -Isrc/tool -o $B/relay_drv tests/world/relay_drv.c src/tool/relay.c $LIBSRC -lsodium -lpthread
 gcc $CFLAGS -Isrc/lib -o $B/srv tests/world/srv.c $LIBSRC
 s390x-linux-gnu-gcc $CFLAGS -Isrc/lib -o $B/srv.s390x tests/world/srv.c $LIBSRC
 i686-linux-gnu-gcc $CFLAGS -Isrc/lib -o $B/srv.i686 tests/world/srv.c $LIBSRC
@@ -30,7 +30,7 @@ run() { # name origin-cmd dest-cmd
 	d=$(mktemp -d)
 	echo "== $1"
 	if ! ip netns exec "$W_C" python3 tests/world/chat_world.py "$W_O" "$W_D" "$W_OIP" "$W_DIP" 7000 "$d" \
-		"$B/relay_drv $W_OIP $W_DIP $d 60" "$2 serve 7000 $d" "$3 resume $d" 3; then
+		"$B/relay_drv $W_DIP $d 60" "$2 serve 7000 $d $W_OIP" "$3 resume $d" 3; then
 		for f in "$d"/*.log; do echo "--- $f"; cat "$f"; done
 		exit 1
 	fi

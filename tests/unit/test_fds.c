@@ -237,6 +237,8 @@ static int moved_old = -1, moved_now = -1;
 static void on_moved(void *ctx, int old, int now)
 {
 	(void)ctx;
+	if (old != FD_EV)
+		return; /* the other move is checked through its variable */
 	moved_old = old;
 	moved_now = now;
 }
@@ -253,6 +255,12 @@ static void restore_rich(void *arg)
 	int mine = open("/dev/zero", O_RDONLY);
 	at(mine, FD_EV);
 	ASSERT_EQ(hop__fds_mark_own(FD_EV), 0);
+	/* hop's own descriptor known by its variable: moved and updated */
+	static int agent_fd;
+	agent_fd = open("/dev/urandom", O_RDONLY);
+	at(agent_fd, FD_TIMER);
+	agent_fd = FD_TIMER;
+	ASSERT_EQ(hop__fds_own_var(&agent_fd), 0);
 	int extra = open("/dev/zero", O_RDONLY); /* not in the table: closed */
 	at(extra, 30);
 
@@ -270,6 +278,11 @@ static void restore_rich(void *arg)
 	ASSERT(readlink(link, tgt, sizeof tgt - 1) > 0);
 	ASSERT_STR_EQ(tgt, "/dev/zero");
 	ASSERT_EQ(fcntl(30, F_GETFD), -1);
+	ASSERT(agent_fd > FD_DIR);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", agent_fd);
+	memset(tgt, 0, sizeof tgt);
+	ASSERT(readlink(link, tgt, sizeof tgt - 1) > 0);
+	ASSERT_STR_EQ(tgt, "/dev/urandom");
 
 	/* the file: same flags, same offset; O_APPEND still appends */
 	int fl = fcntl(FD_FILE, F_GETFL);

@@ -84,6 +84,7 @@ static void cron(void)
 {
 	db_rehash_us(1000);
 	db_active_expire(kvd.now_ms, 1000);
+	net_cron();
 }
 
 /* Called right after the transfer point: did the process just move? */
@@ -167,6 +168,7 @@ int main(int argc, char **argv)
 	db_init();
 	if (aof_start() < 0)
 		return 1;
+	kvd.total_commands = 0; /* the replay is not client traffic */
 	if (net_listen() < 0)
 		return 1;
 	kvd_log("kvd ready on %s:%d (%s, %d-bit), %" PRIu64 " keys%s%s", kvd.bind, kvd.port,

@@ -88,6 +88,21 @@ int net_listen(void)
 	return 0;
 }
 
+/* 1 if fd is an epoll instance (so closing it cannot close somebody else's
+ * descriptor that happens to have its number on this machine). */
+static int is_epoll(int fd)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	return strcmp(link, "anon_inode:[eventpoll]") == 0;
+}
+
 int net_rearm(void)
 {
 	int efd = epoll_create1(EPOLL_CLOEXEC);
@@ -95,7 +110,7 @@ int net_rearm(void)
 		kvd_log("epoll_create1: %s", strerror(errno));
 		return -1;
 	}
-	if (kvd.epoll_fd >= 0)
+	if (kvd.epoll_fd >= 0 && is_epoll(kvd.epoll_fd))
 		close(kvd.epoll_fd);
 	kvd.epoll_fd = efd;
 	if (ep_ctl(EPOLL_CTL_ADD, kvd.listen_fd, EPOLLIN) < 0)
@@ -303,6 +318,31 @@ void net_handle(int fd, uint32_t events)
 	/* client_read may have freed it */
 	if ((events & EPOLLOUT) && fd < kvd.by_fd_cap && kvd.by_fd[fd] == c)
 		client_write(c);
+}
+
+/* Idle clients give their buffers back: a few clients per tick, from a
+ * cursor over the descriptor table, so ten thousand idle connections cost
+ * little memory (and little to move). */
+void net_cron(void)
+{
+	for (int i = 0; i < 32 && kvd.by_fd_cap > 0; i++) {
+		int fd = kvd.free_cursor++ % kvd.by_fd_cap;
+		struct kvd_client *c = kvd.by_fd[fd];
+		if (kvd.free_cursor >= kvd.by_fd_cap)
+			kvd.free_cursor = 0;
+		if (!c)
+			continue;
+		if (c->in && c->in_len == 0 && c->req_type == REQ_NONE) {
+			free(c->in);
+			c->in = NULL;
+			c->in_cap = c->in_len = c->in_pos = c->cmd_start = 0;
+		}
+		if (c->out && c->out_pos == c->out_len && !c->pending) {
+			free(c->out);
+			c->out = NULL;
+			c->out_cap = c->out_len = c->out_pos = 0;
+		}
+	}
 }
 
 void net_before_sleep(void)

@@ -70,6 +70,7 @@ struct kvd_server {
 	struct kvd_client **by_fd;        /* descriptor -> client */
 	int by_fd_cap;
 	int nclients;
+	int free_cursor;                  /* net_cron's place in by_fd */
 	uint64_t next_client_id;
 
 	/* persistence (aof.c) */
@@ -105,6 +106,8 @@ extern struct kvd_server kvd;
 int net_listen(void);
 /* An event epoll_wait reported for descriptor fd. */
 void net_handle(int fd, uint32_t events);
+/* Per tick: idle clients free their buffers. */
+void net_cron(void);
 /* Before sleeping: write the AOF, then the replies. */
 void net_before_sleep(void);
 /* Register every descriptor with a fresh epoll instance (after a move). */

@@ -37,6 +37,12 @@ static void on_signal(int sig)
 	got_signal = sig;
 }
 
+static const char *byte_order(void)
+{
+	const uint16_t one = 1;
+	return *(const uint8_t *)&one ? "little-endian" : "big-endian";
+}
+
 static int usage(const char *argv0)
 {
 	fprintf(stderr,
@@ -165,15 +171,21 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 
-	db_init();
-	if (aof_start() < 0)
-		return 1;
-	kvd.total_commands = 0; /* the replay is not client traffic */
-	if (net_listen() < 0)
-		return 1;
-	kvd_log("kvd ready on %s:%d (%s, %d-bit), %" PRIu64 " keys%s%s", kvd.bind, kvd.port,
-		*(const char *)&(const uint16_t){ 1 } ? "little-endian" : "big-endian", (int)(sizeof(void *) * 8),
-		db_size(), kvd.dir ? ", AOF in " : "", kvd.dir ? kvd.dir : "");
+	if (hop_incoming()) {
+		/* `hop receive` started us: the keyspace, the clients and the
+		 * descriptors arrive at the first HOP_POINT. Building our own would
+		 * only clash with the origin's (its port, its AOF). */
+		kvd_log("kvd (%s, %d-bit) waiting for a migration's state", byte_order(), (int)(sizeof(void *) * 8));
+	} else {
+		db_init();
+		if (aof_start() < 0)
+			return 1;
+		kvd.total_commands = 0; /* the replay is not client traffic */
+		if (net_listen() < 0)
+			return 1;
+		kvd_log("kvd ready on %s:%d (%s, %d-bit), %" PRIu64 " keys%s%s", kvd.bind, kvd.port, byte_order(),
+			(int)(sizeof(void *) * 8), db_size(), kvd.dir ? ", AOF in " : "", kvd.dir ? kvd.dir : "");
+	}
 	server_loop();
 	net_before_sleep();
 	aof_close();

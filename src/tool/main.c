@@ -12,6 +12,9 @@ static const struct verb {
 } verbs[] = {
 	{ "cc", cmd_cc, "cc --target T -o OUT SRC... [compiler flags]   build a hop-enabled program" },
 	{ "index", cmd_index, "index [--json] EXE                            print the index of an executable" },
+	{ "receive", cmd_receive, "receive --listen [ADDR:]PORT --token-file F -- CMD [ARGS]   receive a migration, run CMD" },
+	{ "migrate", cmd_migrate, "migrate --to ADDR:PORT --token-file F [--json] [--max-downtime MS] PID   move a process" },
+	{ "status", cmd_status, "status PID                                    what a process's hop runtime is doing" },
 };
 
 static void usage(FILE *f)

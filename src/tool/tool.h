@@ -14,6 +14,9 @@
 
 int cmd_cc(int argc, char **argv);
 int cmd_index(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 /* ---- targets ---- */
 struct tool_target {

@@ -1,0 +1,662 @@
+/* out.c -- the origin's side of a migration, as a list of steps.
+ *
+ * Run by the agent's worker thread (ctl.c) while the program keeps running:
+ *
+ *   hello      versions; learn the point the destination waits at
+ *   index      send our index and load bias
+ *   track      start dirty tracking and the heap's alloc/free log
+ *   bulk       scan everything reachable, send every object
+ *   rounds     collect dirty pages -> rescan them -> send what changed, until
+ *              the estimated pause fits the target or the budget is spent
+ *   freeze     park the program at the destination's point
+ *   final      the last delta, on frozen memory
+ *   digest     compare state digests; destination says READY
+ *   commit     send COMMIT; wait for RESUMED; the program thread exits
+ *
+ * Any failure before COMMIT un-parks the program, which carries on: nothing
+ * here writes the program's memory. While the program runs, a scan or a
+ * translation may see a torn or stale value; such failures are provisional
+ * (the memory involved is dirty again, so it is re-read and re-sent later);
+ * only failures on the frozen state abort. See docs/protocol.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bytes.h"
+#include "ctl.h"
+#include "err.h"
+#include "fault.h"
+#include "heap.h"
+#include "index.h"
+#include "track.h"
+#include "wire.h"
+#include "xlate.h"
+
+#define PROTO_VERSION 1
+#define FRAME_TARGET (1u << 20)   /* DATA frames carry up to ~1 MiB */
+#define REC_HEADER (1 + HOP_OBJ_HEADER + 8 + 4)
+#define BULK_RETRIES 3
+
+enum { REC_OBJ = 1, REC_RANGE = 2, REC_DROP = 3 };
+enum { PH_BULK = 1, PH_ROUND = 2, PH_FINAL = 3 };
+
+struct sent {
+	uint64_t size, count;
+	uint32_t type;
+	uint8_t full; /* the destination has the whole object */
+};
+
+struct out {
+	struct hop_conn c;
+	const struct hop_mig_params *p;
+	hop_progress_fn progress;
+	void *pctx;
+	struct hop_mig_result *res;
+	const struct hop_index *idx;
+	intptr_t bias;
+	struct hop_scan *scan;
+	struct sent *sent;
+	size_t nsent;
+	char point[128];      /* where the destination waits */
+	int dest_resumed;
+	int hard;             /* HOP_HARD: every page dirty every round */
+	int tracking;
+	/* dirty ranges of this pass; pending = ranges a failed rescan must redo */
+	uint64_t (*dirty)[2];
+	size_t ndirty, capdirty;
+	uint64_t (*pending)[2];
+	size_t npending;
+	uint64_t *drops;
+	size_t ndrops, capdrops;
+	/* the DATA frame being filled */
+	uint8_t *fb;
+	size_t flen;
+	/* the current phase: what it declared */
+	uint64_t ph_recs, ph_bytes;
+	/* measures */
+	uint64_t t0, freeze_us, bulk_bytes, round_bytes, round_us, collect_us;
+	uint64_t throughput; /* bytes/s moved and applied by the destination */
+	uint64_t est_pause_us;
+	uint32_t round;
+	int provisional;     /* rescans that failed while running */
+};
+
+static void report(struct out *o, int phase, uint64_t dirty_bytes, uint64_t dirty_rate)
+{
+	struct hop_progress pr = { (uint8_t)phase, o->round, o->c.bytes_out, dirty_bytes, dirty_rate,
+				   o->throughput, o->est_pause_us };
+	hop__status.phase = phase;
+	hop__status.round = o->round;
+	hop__status.bytes = o->c.bytes_out;
+	hop__status.est_pause_us = o->est_pause_us;
+	if (o->progress)
+		o->progress(o->pctx, &pr);
+}
+
+/* ---- step: hello ------------------------------------------------------------------ */
+static int o_hello(struct out *o)
+{
+	uint8_t b[16], arch, psize, be, ld;
+	struct hop_frame f;
+	int rc;
+
+	if (hop__foreign_threads() > 0)
+		return hop__fail(HOP_ETHREADS, "the program runs %d thread(s) besides its main thread: "
+					       "hop migrates single-threaded programs only", hop__foreign_threads());
+	if ((rc = hop__self_index(&o->idx, &o->bias)) < 0)
+		return rc;
+	hop__native_target(&arch, &psize, &be, &ld);
+	memcpy(b, "hopm", 4);
+	b[4] = PROTO_VERSION; /* lowest we speak */
+	b[5] = PROTO_VERSION; /* highest */
+	b[6] = arch;
+	b[7] = psize;
+	b[8] = be;
+	b[9] = ld;
+	hop__put32(b + 10, (uint32_t)hop__resumed_count());
+	hop__put16(b + 14, 0);
+	if ((rc = hop__frame_send(&o->c, HOP_F_HELLO, 0, b, sizeof(b))) < 0)
+		return rc;
+	/* the destination may still be starting (qemu): wait longer for this one */
+	int saved = o->c.timeout_ms;
+	o->c.timeout_ms = saved * 3;
+	rc = hop__frame_expect(&o->c, HOP_F_HELLO_ACK, &f, 200);
+	o->c.timeout_ms = saved;
+	if (rc < 0)
+		return rc;
+	struct hop_rd r;
+	hop__rd_init(&r, f.payload, f.len);
+	uint8_t ver = hop__rd8(&r);
+	uint8_t darch = hop__rd8(&r);
+	hop__rd8(&r);
+	hop__rd8(&r);
+	hop__rd8(&r);
+	uint16_t n = hop__rd16(&r);
+	const uint8_t *name = hop__rd_take(&r, n);
+	if (r.bad || hop__rd_left(&r) || n == 0 || n >= sizeof(o->point) || memchr(name, 0, n))
+		return hop__fail(HOP_EPROTO, "HELLO_ACK: malformed");
+	if (ver != PROTO_VERSION)
+		return hop__fail(HOP_EPROTO, "destination chose protocol version %u, we speak %u", ver, PROTO_VERSION);
+	memcpy(o->point, name, n);
+	o->point[n] = '\0';
+	int known = 0;
+	for (uint32_t i = 0; i < o->idx->npoints; i++)
+		known |= strcmp(o->idx->points[i].name, o->point) == 0;
+	if (!known)
+		return hop__fail(HOP_EINVAL, "the destination waits at HOP_POINT(%s), which this program does not have",
+				 o->point);
+	fprintf(stderr, "hop: migrating pid %d to a %s destination waiting at HOP_POINT(%s)\n", (int)getpid(),
+		hop__arch_name(darch), o->point);
+	return 0;
+}
+
+/* ---- step: index ------------------------------------------------------------------ */
+static int o_index(struct out *o)
+{
+	uint8_t *buf, b8[8];
+	size_t len;
+	struct hop_frame f;
+	int rc = hop__index_encode(o->idx, &buf, &len);
+	if (rc < 0)
+		return rc;
+	hop__put64(b8, (uint64_t)(int64_t)o->bias);
+	struct iovec iov[2] = { { b8, 8 }, { buf, len } };
+	rc = hop__frame_sendv(&o->c, HOP_F_INDEX, 0, iov, 2);
+	free(buf);
+	if (rc < 0)
+		return rc;
+	return hop__frame_expect(&o->c, HOP_F_INDEX_OK, &f, 0);
+}
+
+/* ---- step: track -------------------------------------------------------------------- */
+static int o_track(struct out *o)
+{
+	int rc;
+	hop__heap_hold(1); /* freed huge blocks stay readable while we scan */
+	hop__heap_log(1);
+	if ((rc = hop__track_start()) < 0)
+		return rc;
+	o->tracking = 1;
+	const char *h = getenv("HOP_HARD");
+	o->hard = h && *h && strcmp(h, "0") != 0;
+	return 0;
+}
+
+/* ---- sending objects -------------------------------------------------------------------- */
+static int flush(struct out *o)
+{
+	if (!o->flen)
+		return 0;
+	int rc = hop__frame_send(&o->c, HOP_F_DATA, 0, o->fb, o->flen);
+	o->flen = 0;
+	return rc;
+}
+
+static int room(struct out *o, size_t need)
+{
+	if (o->flen + need > FRAME_TARGET + REC_HEADER + 4096)
+		return flush(o);
+	return 0;
+}
+
+/* One record of object bytes [off, off + len): OBJ parts or RANGE. The bytes
+ * are read from the live memory of the program. */
+static int put_bytes(struct out *o, int kind, const struct hop_obj *ob, uint64_t off, uint64_t len)
+{
+	int rc;
+	do {
+		uint64_t n = len < FRAME_TARGET ? len : FRAME_TARGET;
+		if ((rc = room(o, REC_HEADER + n)) < 0)
+			return rc;
+		uint8_t *p = o->fb + o->flen;
+		p[0] = (uint8_t)kind;
+		hop__obj_encode(ob, p + 1);
+		hop__put64(p + 1 + HOP_OBJ_HEADER, off);
+		hop__put32(p + 1 + HOP_OBJ_HEADER + 8, (uint32_t)n);
+		memcpy(p + REC_HEADER, (const void *)(uintptr_t)(ob->addr + off), n);
+		o->flen += REC_HEADER + n;
+		o->ph_recs++;
+		o->ph_bytes += n;
+		off += n;
+		len -= n;
+	} while (len);
+	return 0;
+}
+
+static int put_drop(struct out *o, uint64_t addr)
+{
+	int rc = room(o, 9);
+	if (rc < 0)
+		return rc;
+	o->fb[o->flen] = REC_DROP;
+	hop__put64(o->fb + o->flen + 1, addr);
+	o->flen += 9;
+	o->ph_recs++;
+	return 0;
+}
+
+static int grow_sent(struct out *o)
+{
+	size_t n = hop__scan_count(o->scan);
+	if (n <= o->nsent)
+		return 0;
+	struct sent *s = realloc(o->sent, n * sizeof(*s));
+	if (!s)
+		return hop__fail(HOP_ENOMEM, "origin: %zu objects", n);
+	memset(s + o->nsent, 0, (n - o->nsent) * sizeof(*s));
+	o->sent = s;
+	o->nsent = n;
+	return 0;
+}
+
+/* What the changed object needs: all of it, or the parts in dirty ranges.
+ * Counting only (send = 0) or sending (send = 1): the phase declares its
+ * totals before its records. */
+static int plan_obj(struct out *o, size_t id, int send, uint64_t *recs, uint64_t *bytes)
+{
+	const struct hop_obj *ob = hop__scan_obj(o->scan, id);
+	struct sent *st = &o->sent[id];
+	if (!ob)
+		return 0; /* dropped */
+	int full = !st->full || st->size != ob->size || st->count != ob->count || st->type != ob->type;
+	if (full) {
+		uint64_t parts = ob->size ? (ob->size + FRAME_TARGET - 1) / FRAME_TARGET : 1;
+		*recs += parts;
+		*bytes += ob->size;
+		if (send) {
+			int rc = put_bytes(o, REC_OBJ, ob, 0, ob->size);
+			if (rc < 0)
+				return rc;
+			st->full = 1;
+			st->size = ob->size;
+			st->count = ob->count;
+			st->type = ob->type;
+		}
+		return 0;
+	}
+	/* first dirty range ending after the object's start */
+	size_t lo = 0, hi = o->ndirty;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (o->dirty[mid][1] <= ob->addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < o->ndirty && o->dirty[i][0] < ob->addr + ob->size; i++) {
+		uint64_t s = o->dirty[i][0] > ob->addr ? o->dirty[i][0] - ob->addr : 0;
+		uint64_t e = o->dirty[i][1] - ob->addr < ob->size ? o->dirty[i][1] - ob->addr : ob->size;
+		if (e <= s)
+			continue;
+		*recs += (e - s + FRAME_TARGET - 1) / FRAME_TARGET;
+		*bytes += e - s;
+		if (send) {
+			int rc = put_bytes(o, REC_RANGE, ob, s, e - s);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+/* One phase: PHASE (declared totals), DATA..., PHASE_END; wait PHASE_ACK.
+ * ids == NULL: every object. */
+static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
+{
+	uint64_t recs = o->ndrops, bytes = 0, t = hop__now_us();
+	uint8_t b[21];
+	struct hop_frame f;
+	int rc;
+	size_t all = hop__scan_count(o->scan);
+
+	if ((rc = grow_sent(o)) < 0)
+		return rc;
+	for (size_t i = 0; i < (ids ? n : all); i++)
+		plan_obj(o, ids ? ids[i] : i, 0, &recs, &bytes);
+	b[0] = (uint8_t)kind;
+	hop__put32(b + 1, o->round);
+	hop__put64(b + 5, recs);
+	hop__put64(b + 13, bytes);
+	if ((rc = hop__frame_send(&o->c, HOP_F_PHASE, 0, b, sizeof(b))) < 0)
+		return rc;
+	o->ph_recs = o->ph_bytes = 0;
+	for (size_t i = 0; i < o->ndrops; i++)
+		if ((rc = put_drop(o, o->drops[i])) < 0)
+			return rc;
+	o->ndrops = 0;
+	uint64_t r2 = 0, b2 = 0;
+	for (size_t i = 0; i < (ids ? n : all); i++)
+		if ((rc = plan_obj(o, ids ? ids[i] : i, 1, &r2, &b2)) < 0)
+			return rc;
+	if ((rc = flush(o)) < 0)
+		return rc;
+	if (o->ph_recs != recs || o->ph_bytes != bytes)
+		return hop__fail(HOP_EPROTO, "origin: phase declared %llu records/%llu bytes, sent %llu/%llu",
+				 (unsigned long long)recs, (unsigned long long)bytes, (unsigned long long)o->ph_recs,
+				 (unsigned long long)o->ph_bytes);
+	if ((rc = hop__frame_send(&o->c, HOP_F_PHASE_END, 0, NULL, 0)) < 0)
+		return rc;
+	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, 16)) < 0)
+		return rc;
+	uint64_t dt = hop__now_us() - t;
+	o->round_bytes = bytes;
+	o->round_us = dt;
+	/* throughput from phases big enough to measure it */
+	if (bytes >= (256u << 10) && dt > 0)
+		o->throughput = bytes * 1000000u / dt;
+	return 0;
+}
+
+/* ---- the delta: dirty pages, freed blocks, rescan ------------------------------------------ */
+static int add_range(void *ctx, uintptr_t s, uintptr_t e)
+{
+	struct out *o = ctx;
+	if (o->ndirty && o->dirty[o->ndirty - 1][1] == s) {
+		o->dirty[o->ndirty - 1][1] = e;
+		return 0;
+	}
+	if (o->ndirty == o->capdirty) {
+		size_t cap = o->capdirty ? o->capdirty * 2 : 1024;
+		void *d = realloc(o->dirty, cap * sizeof(o->dirty[0]));
+		if (!d)
+			return hop__fail(HOP_ENOMEM, "origin: dirty ranges");
+		o->dirty = d;
+		o->capdirty = cap;
+	}
+	o->dirty[o->ndirty][0] = s;
+	o->dirty[o->ndirty][1] = e;
+	o->ndirty++;
+	return 0;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static void freed(void *ctx, const struct hop_heap_event *ev, size_t n)
+{
+	struct out *o = ctx;
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].op != HOP_HEAP_FREE || hop__scan_drop(o->scan, ev[i].addr) < 0)
+			continue;
+		if (o->ndrops == o->capdrops) {
+			size_t cap = o->capdrops ? o->capdrops * 2 : 256;
+			uint64_t *d = realloc(o->drops, cap * sizeof(*d));
+			if (!d)
+				continue; /* the digest will tell */
+			o->drops = d;
+			o->capdrops = cap;
+		}
+		o->drops[o->ndrops++] = ev[i].addr;
+	}
+}
+
+/* Collect what changed since the last pass and rescan it; *ids gets the
+ * changed objects. Failures of the rescan are provisional while running
+ * (frozen = 0): the ranges are kept and redone next time. */
+static int delta(struct out *o, int frozen, size_t **ids, size_t *n, uint64_t *dirty_bytes)
+{
+	int overflow = 0, rc;
+	uint64_t t = hop__now_us();
+
+	o->ndirty = 0;
+	if (hop__heap_log_take(freed, o, &overflow) < 0)
+		overflow = 1;
+	long pages = hop__track_collect(add_range, o);
+	if (pages < 0)
+		return (int)pages;
+	if (o->hard || overflow) { /* everything counts as written */
+		o->ndirty = 0;
+		for (size_t i = 0; i < hop__track_nranges(); i++) {
+			struct hop__trange *r = hop__track_range(i);
+			if ((rc = add_range(o, r->start, r->end)) < 0)
+				return rc;
+		}
+	}
+	for (size_t i = 0; i < o->npending; i++)
+		if ((rc = add_range(o, (uintptr_t)o->pending[i][0], (uintptr_t)o->pending[i][1])) < 0)
+			return rc;
+	qsort(o->dirty, o->ndirty, sizeof(o->dirty[0]), cmp_range);
+	/* merge overlaps (pending ranges may repeat new ones) */
+	size_t m = 0;
+	*dirty_bytes = 0;
+	for (size_t i = 0; i < o->ndirty; i++) {
+		if (m && o->dirty[i][0] <= o->dirty[m - 1][1]) {
+			if (o->dirty[i][1] > o->dirty[m - 1][1])
+				o->dirty[m - 1][1] = o->dirty[i][1];
+		} else {
+			o->dirty[m][0] = o->dirty[i][0];
+			o->dirty[m][1] = o->dirty[i][1];
+			m++;
+		}
+	}
+	o->ndirty = m;
+	for (size_t i = 0; i < m; i++)
+		*dirty_bytes += o->dirty[i][1] - o->dirty[i][0];
+	o->collect_us = hop__now_us() - t;
+
+	rc = hop__scan_changed(o->scan, (const uint64_t(*)[2])o->dirty, o->ndirty);
+	if (rc < 0) {
+		if (frozen)
+			return rc;
+		/* torn or stale value in memory the program is writing: redo later */
+		o->provisional++;
+		void *p = realloc(o->pending, (o->ndirty ? o->ndirty : 1) * sizeof(o->pending[0]));
+		if (!p)
+			return hop__fail(HOP_ENOMEM, "origin: pending ranges");
+		o->pending = p;
+		memcpy(o->pending, o->dirty, o->ndirty * sizeof(o->pending[0]));
+		o->npending = o->ndirty;
+		*n = 0;
+		*ids = NULL;
+		return 0;
+	}
+	o->npending = 0;
+	*n = hop__scan_take_changed(o->scan, ids);
+	return 0;
+}
+
+/* ---- step: bulk ------------------------------------------------------------------------ */
+static int o_bulk(struct out *o)
+{
+	int rc = 0;
+	size_t *ids;
+	report(o, HOP_PH_BULK, 0, 0);
+	for (int attempt = 0; attempt < BULK_RETRIES; attempt++) {
+		if ((rc = hop__scan_new(o->idx, o->bias, NULL, &o->scan)) < 0)
+			return rc;
+		hop__heap_log_take(NULL, NULL, NULL); /* the scan reads the heap as it is now */
+		if ((rc = hop__scan_all(o->scan)) == 0)
+			break;
+		/* maybe a value torn by the running program: once more */
+		hop__scan_free(o->scan);
+		o->scan = NULL;
+	}
+	if (rc < 0)
+		return rc;
+	hop__scan_take_changed(o->scan, &ids);
+	if ((rc = send_phase(o, PH_BULK, NULL, 0)) < 0)
+		return rc;
+	o->bulk_bytes = o->c.bytes_out;
+	return 0;
+}
+
+/* ---- step: rounds ------------------------------------------------------------------------ */
+static uint64_t estimate(struct out *o, uint64_t bytes)
+{
+	uint64_t tp = o->throughput ? o->throughput : 100u << 20;
+	return bytes * 1000000u / tp + o->collect_us + 200; /* + one round trip and the digest, roughly */
+}
+
+static int o_rounds(struct out *o)
+{
+	uint64_t budget = o->p->max_bytes ? o->p->max_bytes : 4 * o->bulk_bytes + (64u << 20);
+	uint64_t spent = 0, last = hop__now_us();
+	int rc;
+
+	for (;;) {
+		size_t *ids, n;
+		uint64_t dirty;
+		o->round++;
+		if ((rc = delta(o, 0, &ids, &n, &dirty)) < 0)
+			return rc;
+		uint64_t now = hop__now_us(), rate = now > last ? dirty * 1000000u / (now - last) : 0;
+		last = now;
+		if ((rc = send_phase(o, PH_ROUND, ids, n)) < 0)
+			return rc;
+		spent += o->round_bytes;
+		o->est_pause_us = estimate(o, o->round_bytes);
+		report(o, HOP_PH_ROUNDS, dirty, rate);
+		if (o->est_pause_us <= o->p->max_downtime_us && !o->npending && !o->hard)
+			return 0;
+		if (o->round >= o->p->max_rounds || spent >= budget) {
+			if (o->hard && !(o->p->flags & HOP_MIG_BUDGET_ABORT))
+				return 0; /* forced worst case: the rounds were the point */
+			if (o->p->flags & HOP_MIG_BUDGET_ABORT)
+				return hop__fail(HOP_EABORTED,
+						 "budget spent (%u rounds, %llu bytes) and the estimated pause %llu us "
+						 "still exceeds %u us",
+						 o->round, (unsigned long long)spent, (unsigned long long)o->est_pause_us,
+						 o->p->max_downtime_us);
+			o->res->forced = 1;
+			return 0;
+		}
+	}
+}
+
+/* ---- step: freeze + final delta -------------------------------------------------------------- */
+static int o_freeze(struct out *o)
+{
+	report(o, HOP_PH_FREEZE, 0, 0);
+	return hop__park_wait(o->point, o->p->timeout_ms ? (int)o->p->timeout_ms : 10000, &o->freeze_us);
+}
+
+static int o_final(struct out *o)
+{
+	size_t *ids, n;
+	uint64_t dirty;
+	uint8_t b[8 + 128];
+	size_t pl = strlen(o->point);
+	int rc;
+
+	hop__put32(b, (uint32_t)hop__resumed_count());
+	hop__put16(b + 4, (uint16_t)pl);
+	memcpy(b + 6, o->point, pl);
+	if ((rc = hop__frame_send(&o->c, HOP_F_FREEZE, 0, b, 6 + pl)) < 0)
+		return rc;
+	o->round++;
+	if ((rc = delta(o, 1, &ids, &n, &dirty)) < 0)
+		return rc;
+	return send_phase(o, PH_FINAL, ids, n);
+}
+
+/* ---- step: digest, commit ------------------------------------------------------------------------- */
+static int o_digest(struct out *o)
+{
+	uint8_t d[32];
+	struct hop_frame f;
+	int rc = hop__scan_digest(o->scan, d);
+	if (rc < 0)
+		return rc;
+	if (hop__fault("digest"))
+		d[0] ^= 0x5a;
+	if ((rc = hop__frame_send(&o->c, HOP_F_DIGEST, 0, d, 32)) < 0)
+		return rc;
+	if ((rc = hop__frame_expect(&o->c, HOP_F_READY, &f, 32)) < 0)
+		return rc;
+	if (f.len != 32 || memcmp(f.payload, d, 32) != 0)
+		return hop__fail(HOP_EDIGEST, "the destination's state digest differs from ours");
+	return 0;
+}
+
+static int o_commit(struct out *o)
+{
+	struct hop_frame f;
+	int rc = hop__frame_send(&o->c, HOP_F_COMMIT, 0, NULL, 0);
+	/* From here on the program never runs here again, whatever happens:
+	 * the destination may have the COMMIT. */
+	o->res->committed = 1;
+	if (rc == 0)
+		rc = hop__frame_expect(&o->c, HOP_F_RESUMED, &f, 0);
+	uint64_t now = hop__now_us();
+	o->res->downtime_us = now - o->freeze_us;
+	if (rc < 0)
+		snprintf(o->res->error, sizeof(o->res->error),
+			 "COMMIT sent but the destination did not acknowledge its resume (%s); "
+			 "downtime is a lower bound", hop_last_error());
+	return 0;
+}
+
+/* ---- the list ----------------------------------------------------------------------------------- */
+int hop__out_run(int fd, const struct hop_mig_params *p, hop_progress_fn progress, void *ctx,
+		 struct hop_mig_result *res)
+{
+	struct out o = { .p = p, .progress = progress, .pctx = ctx, .res = res };
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	o.t0 = hop__now_us();
+	hop__conn_fd(&o.c, fd, p->timeout_ms ? (int)p->timeout_ms : hop__wire_timeout_ms(), "origin");
+	o.fb = malloc(FRAME_TARGET + REC_HEADER + 4096 + 64);
+	if (!o.fb) {
+		rc = hop__fail(HOP_ENOMEM, "origin: frame buffer");
+		goto fail;
+	}
+	report(&o, HOP_PH_CONNECT, 0, 0);
+	if ((rc = o_hello(&o)) < 0)
+		goto fail;
+	if ((rc = o_index(&o)) < 0)
+		goto fail;
+	if ((rc = o_track(&o)) < 0)
+		goto fail;
+	if ((rc = o_bulk(&o)) < 0)
+		goto fail;
+	if ((rc = o_rounds(&o)) < 0)
+		goto fail;
+	if ((rc = o_freeze(&o)) < 0)
+		goto fail;
+	if ((rc = o_final(&o)) < 0)
+		goto fail;
+	if ((rc = o_digest(&o)) < 0)
+		goto fail;
+	report(&o, HOP_PH_COMMIT, 0, 0);
+	o_commit(&o);
+	/* committed: the program thread is parked and will exit (ctl.c) */
+	hop__track_stop();
+	hop__heap_log(0);
+	res->rounds = o.round;
+	res->bytes = o.c.bytes_out;
+	res->total_ms = (hop__now_us() - o.t0) / 1000;
+	fprintf(stderr, "hop: committed after %u rounds, %llu bytes; downtime %llu us\n", o.round,
+		(unsigned long long)res->bytes, (unsigned long long)res->downtime_us);
+	hop__conn_close(&o.c);
+	free(o.fb);
+	return 0;
+
+fail:
+	res->err = rc;
+	snprintf(res->error, sizeof(res->error), "%s", hop_last_error());
+	hop__send_error(&o.c, rc, res->error);
+	hop__conn_close(&o.c);
+	hop__park_release(0); /* the program carries on, untouched */
+	if (o.tracking)
+		hop__track_stop();
+	hop__heap_log(0);
+	hop__heap_hold(0);
+	hop__scan_free(o.scan);
+	free(o.sent);
+	free(o.dirty);
+	free(o.pending);
+	free(o.drops);
+	free(o.fb);
+	res->rounds = o.round;
+	res->bytes = o.c.bytes_out;
+	res->total_ms = (hop__now_us() - o.t0) / 1000;
+	hop__status.phase = HOP_PH_IDLE;
+	fprintf(stderr, "hop: migration aborted, the program continues: %s\n", res->error);
+	return rc;
+}

@@ -32,6 +32,22 @@
 #include "wire.h"
 #include "xlate.h"
 
+/* $HOP_TRACE=1: one line per step with its duration, for finding where a pause goes. */
+static int trace_on = -1;
+static uint64_t trace_t;
+static void trace(const char *step)
+{
+	if (trace_on < 0) {
+		const char *e = getenv("HOP_TRACE");
+		trace_on = e && *e && strcmp(e, "0") != 0;
+		trace_t = hop__now_us();
+	}
+	uint64_t now = hop__now_us();
+	if (trace_on)
+		fprintf(stderr, "hop: [%s] %-8s done, %6llu us\n", "destination", step, (unsigned long long)(now - trace_t));
+	trace_t = now;
+}
+
 #define PROTO_VERSION 1
 #define REC_HEADER (1 + HOP_OBJ_HEADER + 8 + 4)
 #define DATA_MAX ((2u << 20) + 8192) /* a DATA frame is ~1 MiB; allow slack */
@@ -389,14 +405,12 @@ static int i_phases(struct in *in)
 			break;
 		case HOP_F_PHASE_END:
 			rc = on_phase_end(in);
+			if (rc == 0 && in->final_done)
+				return 0; /* the origin computes its digest meanwhile */
 			break;
 		case HOP_F_FREEZE:
 			rc = on_freeze(in, &f);
 			break;
-		case HOP_F_DIGEST:
-			if (!in->final_done || f.len != 32)
-				return hop__fail(HOP_EPROTO, "DIGEST out of order");
-			return 0;
 		case HOP_F_ERROR: {
 			struct hop_rd r;
 			hop__rd_init(&r, f.payload, f.len);
@@ -415,10 +429,10 @@ static int i_phases(struct in *in)
 /* ---- step: digest ---------------------------------------------------------------------------------- */
 static int i_digest(struct in *in)
 {
-	uint8_t theirs[32], ours[32];
+	uint8_t ours[32];
+	struct hop_frame f;
 	int rc;
 
-	memcpy(theirs, in->c.buf, 32); /* the DIGEST frame i_phases stopped at */
 	/* whatever still failed is real now: the origin is frozen and sent all */
 	for (size_t i = 0; i < in->nheld; i++) {
 		struct held *h = &in->held[i];
@@ -433,7 +447,9 @@ static int i_digest(struct in *in)
 		return rc;
 	if (hop__fault("digest"))
 		ours[0] ^= 0xa5;
-	if (memcmp(ours, theirs, 32) != 0)
+	if ((rc = hop__frame_expect(&in->c, HOP_F_DIGEST, &f, 32)) < 0)
+		return rc;
+	if (f.len != 32 || memcmp(ours, f.payload, 32) != 0)
 		return hop__fail(HOP_EDIGEST, "state digests differ: the translated state is not the origin's");
 	return hop__frame_send(&in->c, HOP_F_READY, 0, ours, 32);
 }
@@ -504,16 +520,22 @@ int hop__in_run(int fd, const char *point)
 	hop__conn_fd(&in.c, fd, hop__wire_timeout_ms(), "destination");
 	if ((rc = i_hello(&in)) < 0)
 		goto fail;
+	trace("hello");
 	if ((rc = i_index(&in)) < 0)
 		goto fail;
+	trace("index");
 	if ((rc = i_startup(&in)) < 0)
 		goto fail;
+	trace("startup");
 	if ((rc = i_phases(&in)) < 0)
 		goto fail;
+	trace("phases");
 	if ((rc = i_digest(&in)) < 0)
 		goto fail;
+	trace("digest");
 	if ((rc = i_commit(&in)) < 0)
 		goto fail;
+	trace("commit");
 	/* committed: the program is ours now */
 	i_cleanup(&in);
 	hop__frame_send(&in.c, HOP_F_RESUMED, 0, NULL, 0); /* the origin may be gone: fine */

@@ -34,6 +34,22 @@
 #include "wire.h"
 #include "xlate.h"
 
+/* $HOP_TRACE=1: one line per step with its duration, for finding where a pause goes. */
+static int trace_on = -1;
+static uint64_t trace_t;
+static void trace(const char *step)
+{
+	if (trace_on < 0) {
+		const char *e = getenv("HOP_TRACE");
+		trace_on = e && *e && strcmp(e, "0") != 0;
+		trace_t = hop__now_us();
+	}
+	uint64_t now = hop__now_us();
+	if (trace_on)
+		fprintf(stderr, "hop: [%s] %-8s done, %6llu us\n", "origin", step, (unsigned long long)(now - trace_t));
+	trace_t = now;
+}
+
 #define PROTO_VERSION 1
 #define FRAME_TARGET (1u << 20)   /* DATA frames carry up to ~1 MiB */
 #define REC_HEADER (1 + HOP_OBJ_HEADER + 8 + 4)
@@ -338,6 +354,8 @@ static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
 				 (unsigned long long)o->ph_bytes);
 	if ((rc = hop__frame_send(&o->c, HOP_F_PHASE_END, 0, NULL, 0)) < 0)
 		return rc;
+	if (kind == PH_FINAL)
+		return 0; /* o_digest computes our digest while the destination computes its own */
 	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, 16)) < 0)
 		return rc;
 	uint64_t dt = hop__now_us() - t;
@@ -564,6 +582,8 @@ static int o_digest(struct out *o)
 		return rc;
 	if (hop__fault("digest"))
 		d[0] ^= 0x5a;
+	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, 16)) < 0) /* of the final phase */
+		return rc;
 	if ((rc = hop__frame_send(&o->c, HOP_F_DIGEST, 0, d, 32)) < 0)
 		return rc;
 	if ((rc = hop__frame_expect(&o->c, HOP_F_READY, &f, 32)) < 0)
@@ -609,20 +629,28 @@ int hop__out_run(int fd, const struct hop_mig_params *p, hop_progress_fn progres
 	report(&o, HOP_PH_CONNECT, 0, 0);
 	if ((rc = o_hello(&o)) < 0)
 		goto fail;
+	trace("hello");
 	if ((rc = o_index(&o)) < 0)
 		goto fail;
+	trace("index");
 	if ((rc = o_track(&o)) < 0)
 		goto fail;
+	trace("track");
 	if ((rc = o_bulk(&o)) < 0)
 		goto fail;
+	trace("bulk");
 	if ((rc = o_rounds(&o)) < 0)
 		goto fail;
+	trace("rounds");
 	if ((rc = o_freeze(&o)) < 0)
 		goto fail;
+	trace("freeze");
 	if ((rc = o_final(&o)) < 0)
 		goto fail;
+	trace("final");
 	if ((rc = o_digest(&o)) < 0)
 		goto fail;
+	trace("digest");
 	report(&o, HOP_PH_COMMIT, 0, 0);
 	o_commit(&o);
 	/* committed: the program thread is parked and will exit (ctl.c) */

@@ -582,7 +582,9 @@ static void member_path(const struct hop_index *idx, uint32_t t, uint64_t off, s
 			t = ty->target;
 			continue;
 		}
-		if (ty->kind == HOP_KIND_STRUCT || ty->kind == HOP_KIND_UNION) {
+		if (ty->kind == HOP_KIND_UNION)
+			return; /* which member is meant is not known here */
+		if (ty->kind == HOP_KIND_STRUCT) {
 			const struct hop_member *hit = NULL;
 			for (uint32_t k = 0; k < ty->nmembers && !hit; k++) {
 				const struct hop_member *m = &idx->members[ty->first_member + k];

@@ -292,10 +292,10 @@ static int add_reach(struct hop_scan *s, uint32_t b, uint32_t pt, uint64_t off, 
 					 p2, (unsigned long long)o->o.addr, (unsigned long long)o->o.size,
 					 idx->types[pt].name, idx->types[cur].name, p1);
 		}
-	} else {
-		o->parent = from;
-		o->poff = foff;
 	}
+	/* the path through the pointer that gave the block its (new) type reads best */
+	o->parent = from;
+	o->poff = foff;
 	struct reach *r = realloc(o->reaches, sizeof(*r) * (o->nreach + 1));
 	if (!r)
 		return hop__fail(HOP_ENOMEM, "scan: out of memory");
@@ -750,7 +750,7 @@ static void norm_ptr(void *ctx, uint64_t p, struct hop_b2s *h)
 		b[0] = 'B';
 		hop__put_uint(b + 1, 8, 0, start);
 		hop__b2s_update(h, b, 9);
-		hop__digest_logical(idx, o->state == ST_TYPED ? o->o.type : HOP_NONE, o->o.count, p - start, h);
+		hop__digest_logical(idx, o->state != ST_UNTYPED ? o->o.type : HOP_NONE, o->o.count, p - start, h);
 		return;
 	}
 	if (hop__lay_var_at(s->lay, a, &id, &off)) {

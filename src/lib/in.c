@@ -538,7 +538,10 @@ int hop__in_run(int fd, const char *point)
 	trace("commit");
 	/* committed: the program is ours now */
 	i_cleanup(&in);
-	hop__frame_send(&in.c, HOP_F_RESUMED, 0, NULL, 0); /* the origin may be gone: fine */
+	/* resume only once RESUMED is handed to the kernel: if it cannot be, the
+	 * origin will see the link close without it and carry on itself */
+	if ((rc = hop__frame_send(&in.c, HOP_F_RESUMED, 0, NULL, 0)) < 0)
+		goto fail;
 	hop__conn_close(&in.c);
 	hop__xlate_free(in.x);
 	hop__index_free(in.from);

@@ -97,6 +97,7 @@ struct out {
 	uint64_t est_pause_us;
 	uint32_t round;
 	int provisional;     /* rescans that failed while running */
+	int frozen_bulk;     /* no bulk while running: everything goes at the freeze */
 };
 
 static void report(struct out *o, int phase, uint64_t dirty_bytes, uint64_t dirty_rate)
@@ -494,8 +495,15 @@ static int o_bulk(struct out *o)
 		hop__scan_free(o->scan);
 		o->scan = NULL;
 	}
-	if (rc < 0)
-		return rc;
+	if (rc < 0) {
+		/* the program changes its memory too fast to scan it while it runs
+		 * (blocks freed and reused under the scan): scan it frozen instead,
+		 * a longer pause but the same result */
+		fprintf(stderr, "hop: cannot scan while the program runs (%s); the state goes at the freeze\n",
+			hop_last_error());
+		o->frozen_bulk = 1;
+		return 0;
+	}
 	hop__scan_take_changed(o->scan, &ids);
 	if ((rc = send_phase(o, PH_BULK, NULL, 0)) < 0)
 		return rc;
@@ -515,6 +523,9 @@ static int o_rounds(struct out *o)
 	uint64_t budget = o->p->max_bytes ? o->p->max_bytes : 4 * o->bulk_bytes + (64u << 20);
 	uint64_t spent = 0, last = hop__now_us();
 	int rc;
+
+	if (o->frozen_bulk)
+		return 0;
 
 	for (;;) {
 		size_t *ids, n;
@@ -567,6 +578,14 @@ static int o_final(struct out *o)
 	if ((rc = hop__frame_send(&o->c, HOP_F_FREEZE, 0, b, 6 + pl)) < 0)
 		return rc;
 	o->round++;
+	if (o->frozen_bulk) {
+		hop__heap_log_take(NULL, NULL, NULL);
+		if ((rc = hop__scan_new(o->idx, o->bias, NULL, &o->scan)) < 0 || (rc = hop__scan_all(o->scan)) < 0)
+			return rc;
+		hop__scan_take_changed(o->scan, &ids);
+		o->res->forced = 1;
+		return send_phase(o, PH_FINAL, NULL, 0);
+	}
 	if ((rc = delta(o, 1, &ids, &n, &dirty)) < 0)
 		return rc;
 	return send_phase(o, PH_FINAL, ids, n);
@@ -593,22 +612,29 @@ static int o_digest(struct out *o)
 	return 0;
 }
 
+/* After COMMIT: RESUMED means the destination runs the program; the link
+ * closing without it means the destination is gone without resuming (it
+ * resumes only once RESUMED is on its way), so we carry on; silence until the
+ * timeout is ambiguous, and then we never run again (never both). Returns 0
+ * when committed, HOP_EABORTED when the program continues here. */
 static int o_commit(struct out *o)
 {
 	struct hop_frame f;
 	int rc = hop__frame_send(&o->c, HOP_F_COMMIT, 0, NULL, 0);
-	/* From here on the program never runs here again, whatever happens:
-	 * the destination may have the COMMIT. */
-	o->res->committed = 1;
-	if (rc == 0)
-		rc = hop__frame_expect(&o->c, HOP_F_RESUMED, &f, 0);
-	uint64_t now = hop__now_us();
-	o->res->downtime_us = now - o->freeze_us;
-	if (rc < 0)
-		snprintf(o->res->error, sizeof(o->res->error),
-			 "COMMIT sent but the destination did not acknowledge its resume (%s); "
-			 "downtime is a lower bound", hop_last_error());
-	return 0;
+	if (rc < 0) /* not handed to the kernel: the destination cannot have it */
+		return rc;
+	rc = hop__frame_expect(&o->c, HOP_F_RESUMED, &f, 0);
+	o->res->downtime_us = hop__now_us() - o->freeze_us;
+	if (rc == 0 || rc == HOP_ETIMEDOUT) {
+		o->res->committed = 1;
+		if (rc < 0)
+			snprintf(o->res->error, sizeof(o->res->error),
+				 "COMMIT sent but the destination did not acknowledge its resume (%s): this process "
+				 "exits anyway (never two copies); downtime unknown", hop_last_error());
+		return 0;
+	}
+	return hop__fail(HOP_EABORTED, "the destination closed the link after COMMIT without resuming (%s)",
+			 hop_last_error());
 }
 
 /* ---- the list ----------------------------------------------------------------------------------- */
@@ -652,7 +678,8 @@ int hop__out_run(int fd, const struct hop_mig_params *p, hop_progress_fn progres
 		goto fail;
 	trace("digest");
 	report(&o, HOP_PH_COMMIT, 0, 0);
-	o_commit(&o);
+	if ((rc = o_commit(&o)) < 0)
+		goto fail;
 	/* committed: the program thread is parked and will exit (ctl.c) */
 	hop__track_stop();
 	hop__heap_log(0);

@@ -1,0 +1,187 @@
+# flib.sh -- helpers for the fault, hostile and soak tests (sourced by t_*.sh).
+#
+#   ft_build TARGET [SRC]          -> path of the hop program (default selfcheck.c)
+#   ft_origin TARGET PROG [VAR=V]  -> starts the origin: OPID, OOUT, OERR
+#   ft_receive TARGET PROG [VAR=V] -> starts `hop receive`: RPID, PORT, DOUT, DERR
+#   ft_migrate [flags]             -> migrates $OPID to $PORT: RESULT (JSON), MRC
+#   ft_check PID OUT               -> SIGUSR1: the program checks its own state
+#   ft_expect_aborted / ft_expect_committed
+#                                  -> the invariants of DESIGN.md, asserted
+# Every test runs in its own scratch directory $FT_DIR with its own control
+# directory and token, and kills what it started when it ends.
+set -u
+: "${HOP_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+export PATH=$HOP_ROOT/bin:$PATH
+FT_DIR=$(mktemp -d /tmp/hop-ft.XXXXXX)
+chmod 755 "$FT_DIR"
+FT_BUILD=$HOP_ROOT/build/faults
+export HOP_RUN_DIR=$FT_DIR/run
+mkdir -p "$FT_BUILD" "$HOP_RUN_DIR"
+chmod 700 "$HOP_RUN_DIR"
+head -c 32 /dev/urandom | base64 >"$FT_DIR/token"
+chmod 600 "$FT_DIR/token"
+FT_PIDS=()
+FT_N=0
+PY="python3 $HOP_ROOT/tests/hostile/hopwire.py"
+
+ft_cleanup() {
+	for p in "${FT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	[ -z "${FT_KEEP:-}" ] && rm -rf "$FT_DIR"
+	return 0
+}
+trap ft_cleanup EXIT
+
+ft_log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
+ft_die() {
+	echo "FAIL: $*"
+	for f in "$FT_DIR"/*.out "$FT_DIR"/*.err; do [ -s "$f" ] && { echo "== $f"; tail -n 12 "$f"; }; done
+	exit 1
+}
+ft_skip() { echo "$*"; exit 77; }
+
+ft_qemu() {
+	case $1 in
+	x86_64) echo "" ;;
+	i686) echo "qemu-i386 -L /usr/i686-linux-gnu" ;;
+	aarch64) echo "qemu-aarch64 -L /usr/aarch64-linux-gnu" ;;
+	s390x) echo "qemu-s390x -L /usr/s390x-linux-gnu" ;;
+	powerpc) echo "qemu-ppc -L /usr/powerpc-linux-gnu" ;;
+	*) return 1 ;;
+	esac
+}
+
+ft_build() { # target [src] -> echo path
+	local t=$1 src=${2:-$HOP_ROOT/tests/faults/selfcheck.c}
+	local out=$FT_BUILD/$t/$(basename "$src" .c)
+	mkdir -p "$FT_BUILD/$t"
+	if [ ! -x "$out" ] || [ "$src" -nt "$out" ] || [ "$HOP_ROOT/build/$t/libhop.a" -nt "$out" ] ||
+		[ "$HOP_ROOT/bin/hop" -nt "$out" ]; then
+		hop cc --target "$t" -o "$out.tmp$$" "$src" -O1 >&2 || return 1
+		mv -f "$out.tmp$$" "$out"
+	fi
+	echo "$out"
+}
+
+ft_wait_file() { # file pattern seconds
+	local i
+	for ((i = 0; i < $3 * 20; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+ft_alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
+
+# ft_origin TARGET PROG [VAR=VALUE ...]
+ft_origin() {
+	local t=$1 prog=$2
+	shift 2
+	FT_N=$((FT_N + 1))
+	OOUT=$FT_DIR/origin$FT_N.out
+	OERR=$FT_DIR/origin$FT_N.err
+	env "$@" $(ft_qemu "$t") "$prog" >"$OOUT" 2>"$OERR" &
+	OPID=$!
+	FT_PIDS+=("$OPID")
+	ft_wait_file "$OOUT" "^ready" 60 || ft_die "origin $prog ($t) did not start"
+}
+
+# ft_receive TARGET PROG [VAR=VALUE ...]: the destination's hop receive.
+ft_receive() {
+	local t=$1 prog=$2
+	shift 2
+	FT_N=$((FT_N + 1))
+	DOUT=$FT_DIR/dest$FT_N.out
+	DERR=$FT_DIR/dest$FT_N.err
+	DPIDF=$FT_DIR/dpid$FT_N
+	local pf=$FT_DIR/port$FT_N
+	env "$@" hop receive --listen 127.0.0.1:0 --port-file "$pf" --pid-file "$DPIDF" \
+		--token-file "$FT_DIR/token" -- $(ft_qemu "$t") "$prog" >"$DOUT" 2>"$DERR" &
+	RPID=$!
+	FT_PIDS+=("$RPID")
+	DPID=
+	local i
+	for ((i = 0; i < 200; i++)); do [ -s "$pf" ] && break; sleep 0.05; done
+	[ -s "$pf" ] || ft_die "hop receive did not listen"
+	PORT=$(cat "$pf")
+}
+
+# ft_migrate [hop migrate flags...]: migrate $OPID to 127.0.0.1:$PORT.
+ft_migrate() {
+	RESULT=$(hop migrate --to 127.0.0.1:"$PORT" --token-file "$FT_DIR/token" --json --quiet "$@" "$OPID" \
+		2>>"$FT_DIR/migrate.err")
+	MRC=$?
+	DPID=$(cat "$DPIDF" 2>/dev/null)
+	[ -n "$DPID" ] && FT_PIDS+=("$DPID")
+	echo "  migrate: $RESULT"
+}
+
+ft_json() { echo "$RESULT" | sed -n "s/.*\"$1\": \"\{0,1\}\([^,\"}]*\).*/\1/p"; }
+
+# ft_check PID OUT: ask the program to check its whole state now; it must
+# answer "CHECK ok ... pid=PID" within 60 s and never print FAIL.
+ft_check() {
+	local pid=$1 out=$2 before i
+	before=$(grep -c "^CHECK ok.*pid=$pid " "$out")
+	kill -USR1 "$pid" 2>/dev/null || ft_die "pid $pid is not running (cannot check its state)"
+	for ((i = 0; i < 1200; i++)); do
+		grep -q '^FAIL' "$out" && ft_die "self-check of pid $pid failed: $(grep '^FAIL' "$out")"
+		[ "$(grep -c "^CHECK ok.*pid=$pid " "$out")" -gt "$before" ] && return 0
+		sleep 0.05
+	done
+	ft_die "pid $pid did not answer its self-check"
+}
+
+# Before COMMIT: the migration reports "aborted", hop migrate exits non-zero,
+# the origin still runs and its state checks out, the destination program
+# does not run (it exited, or was never started).
+ft_expect_aborted() {
+	[ "$MRC" != 0 ] || ft_die "hop migrate exited 0 for a migration that should abort: $RESULT"
+	[ "$(ft_json result)" = aborted ] || ft_die "result is not 'aborted': $RESULT"
+	ft_alive "$OPID" || ft_die "the origin died after an aborted migration"
+	ft_check "$OPID" "$OOUT"
+	local i
+	for ((i = 0; i < 400; i++)); do ft_alive "$RPID" || break; sleep 0.05; done
+	ft_alive "$RPID" && ft_die "hop receive (and the destination) still runs after the abort"
+	wait "$RPID"
+	RRC=$?
+	[ "$RRC" = 0 ] && ft_die "hop receive exited 0 after an aborted migration"
+	grep -q '^OK resumed' "$DOUT" && ft_die "the destination resumed after an aborted migration"
+	return 0
+}
+
+# After COMMIT: the origin process exits 0, the destination resumes, checks
+# its state, and keeps running: exactly one side runs.
+ft_expect_committed() {
+	[ "$MRC" = 0 ] && [ "$(ft_json result)" = committed ] || ft_die "migration not committed: $RESULT"
+	local i
+	for ((i = 0; i < 200; i++)); do ft_alive "$OPID" || break; sleep 0.05; done
+	ft_alive "$OPID" && ft_die "the origin still runs after COMMIT"
+	wait "$OPID"
+	local orc=$?
+	[ $orc = 0 ] || ft_die "origin exited $orc after COMMIT"
+	ft_wait_file "$DOUT" "^OK resumed" 60 || ft_die "destination did not resume"
+	ft_check "$DPID" "$DOUT"
+}
+
+# ft_door [listen-spec]: a hop receive whose CMD only notes that it was
+# launched (for tests of the door itself). RPID, PORT, DERR.
+ft_door() {
+	FT_N=$((FT_N + 1))
+	DOUT=$FT_DIR/door$FT_N.out
+	DERR=$FT_DIR/door$FT_N.err
+	DPIDF=$FT_DIR/dpid$FT_N
+	local pf=$FT_DIR/port$FT_N
+	hop receive --listen "${1:-127.0.0.1:0}" --port-file "$pf" --pid-file "$DPIDF" --token-file "$FT_DIR/token" \
+		-- sh -c "echo launched >>'$FT_DIR/launched'; exec sleep 120" >"$DOUT" 2>"$DERR" &
+	RPID=$!
+	FT_PIDS+=("$RPID")
+	local i
+	for ((i = 0; i < 200; i++)); do [ -s "$pf" ] && break; sleep 0.05; done
+	[ -s "$pf" ] || ft_die "hop receive did not listen"
+	PORT=$(cat "$pf")
+}
+ft_launched() { [ -s "$FT_DIR/launched" ]; }
+ft_rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/"$1"/status; }
+ft_hwm_kb() { awk '/^VmHWM:/ {print $2}' /proc/"$1"/status; }

@@ -564,6 +564,64 @@ static int o_freeze(struct out *o)
 	return hop__park_wait(o->point, o->p->timeout_ms ? (int)o->p->timeout_ms : 10000, &o->freeze_us);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Scan the frozen state whole and send all of it; blocks the destination got
+ * earlier that this scan does not find are dropped. Slower than a delta, but
+ * it depends on nothing the running program may have torn. */
+static int final_full(struct out *o)
+{
+	struct hop_scan *old = o->scan;
+	uint64_t *addrs = NULL;
+	size_t *ids, na = 0;
+	int rc;
+
+	o->scan = NULL;
+	o->res->forced = 1;
+	hop__heap_log_take(NULL, NULL, NULL);
+	if ((rc = hop__scan_new(o->idx, o->bias, NULL, &o->scan)) < 0 || (rc = hop__scan_all(o->scan)) < 0)
+		goto out;
+	hop__scan_take_changed(o->scan, &ids);
+	o->ndrops = 0;
+	if (old) {
+		size_t n = hop__scan_count(o->scan);
+		addrs = malloc((n ? n : 1) * sizeof(*addrs));
+		if (!addrs) {
+			rc = hop__fail(HOP_ENOMEM, "origin: %zu objects", n);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct hop_obj *ob = hop__scan_obj(o->scan, i);
+			if (ob && ob->kind == HOP_OBJ_BLOCK)
+				addrs[na++] = ob->addr;
+		}
+		qsort(addrs, na, sizeof(*addrs), cmp_u64);
+		struct hop_heap_event ev = { 0, 0, HOP_HEAP_FREE };
+		for (size_t i = 0; i < hop__scan_count(old); i++) {
+			const struct hop_obj *ob = hop__scan_obj(old, i);
+			if (!ob || ob->kind != HOP_OBJ_BLOCK || bsearch(&ob->addr, addrs, na, sizeof(*addrs), cmp_u64))
+				continue;
+			ev.addr = (uintptr_t)ob->addr;
+			struct hop_scan *keep = o->scan;
+			o->scan = old; /* freed() drops from the scan it is given */
+			freed(o, &ev, 1);
+			o->scan = keep;
+		}
+	}
+	free(o->sent); /* everything goes whole */
+	o->sent = NULL;
+	o->nsent = 0;
+	rc = send_phase(o, PH_FINAL, NULL, 0);
+out:
+	free(addrs);
+	hop__scan_free(old);
+	return rc;
+}
+
 static int o_final(struct out *o)
 {
 	size_t *ids, n;
@@ -578,17 +636,15 @@ static int o_final(struct out *o)
 	if ((rc = hop__frame_send(&o->c, HOP_F_FREEZE, 0, b, 6 + pl)) < 0)
 		return rc;
 	o->round++;
-	if (o->frozen_bulk) {
-		hop__heap_log_take(NULL, NULL, NULL);
-		if ((rc = hop__scan_new(o->idx, o->bias, NULL, &o->scan)) < 0 || (rc = hop__scan_all(o->scan)) < 0)
-			return rc;
-		hop__scan_take_changed(o->scan, &ids);
-		o->res->forced = 1;
-		return send_phase(o, PH_FINAL, NULL, 0);
-	}
-	if ((rc = delta(o, 1, &ids, &n, &dirty)) < 0)
+	if (o->frozen_bulk)
+		return final_full(o);
+	if ((rc = delta(o, 1, &ids, &n, &dirty)) == 0)
+		return send_phase(o, PH_FINAL, ids, n);
+	if (rc == HOP_ENOMEM || rc == HOP_ESYS)
 		return rc;
-	return send_phase(o, PH_FINAL, ids, n);
+	fprintf(stderr, "hop: rescanning the frozen state's changes failed (%s); scanning it whole\n",
+		hop_last_error());
+	return final_full(o);
 }
 
 /* ---- step: digest, commit ------------------------------------------------------------------------- */

@@ -15,7 +15,6 @@ echo "$st" | grep -q "arch: x86_64" || mt_die "status lacks the arch"
 out=$(hop migrate --to 127.0.0.1:1 --token-file "$MT_DIR/token" --json $$ 2>&1)
 echo "$out" | grep -q "runs no hop runtime" || mt_die "migrating a non-hop process: $out"
 
-thr=$HOP_ROOT/tests/migrate/threaded.c
 cat >"$MT_DIR/threaded.c" <<'C'
 #include <pthread.h>
 #include <unistd.h>

@@ -185,3 +185,39 @@ ft_door() {
 ft_launched() { [ -s "$FT_DIR/launched" ]; }
 ft_rss_kb() { awk '/^VmRSS:/ {print $2}' /proc/"$1"/status; }
 ft_hwm_kb() { awk '/^VmHWM:/ {print $2}' /proc/"$1"/status; }
+
+# ft_case SIDE FAULT WANT [hop migrate flags]: one migration of a fresh
+# selfcheck (x86_64 -> x86_64, $PROG) with HOP_FAULT=FAULT in the origin or the
+# destination ("origin" / "dest"), then the invariant for WANT:
+#   origin  aborted before COMMIT: the origin runs, its state checks out
+#   dest    committed: the origin exited 0, the destination runs and checks
+#   none    the destination died after COMMIT (by the fault), the origin exited
+ft_case() {
+	local side=$1 f=$2 want=$3
+	shift 3
+	ft_log "== fault $f in the $side: expect $want"
+	if [ "$side" = origin ]; then
+		ft_origin x86_64 "$PROG" HOP_FAULT="$f" $FT_ENV
+		ft_receive x86_64 "$PROG" $FT_ENV
+	else
+		ft_origin x86_64 "$PROG" $FT_ENV
+		ft_receive x86_64 "$PROG" HOP_FAULT="$f" $FT_ENV
+	fi
+	ft_migrate "$@"
+	grep -q "fault .*$f\|fault '$f'" "$OERR" "$DERR" || ft_die "fault $f did not fire"
+	case $want in
+	origin) ft_expect_aborted ;;
+	dest) ft_expect_committed ;;
+	none)
+		local i
+		for ((i = 0; i < 200; i++)); do ft_alive "$OPID" || ft_alive "$RPID" || break; sleep 0.05; done
+		ft_alive "$OPID" && ft_die "the origin runs after COMMIT reached the destination"
+		ft_alive "$RPID" && ft_die "the destination still runs (it should have died by the fault)"
+		grep -q '^OK resumed' "$DOUT" && ft_die "destination resumed"
+		;;
+	esac
+	kill -9 "$OPID" "$RPID" ${DPID:+"$DPID"} 2>/dev/null
+	wait 2>/dev/null
+	ft_log "   ok: $want"
+}
+FT_ENV=

@@ -273,6 +273,14 @@ static int mp_open(void)
 	struct sigaction cur;
 	if (sigaction(SIGSEGV, NULL, &cur) == 0 && (!(cur.sa_flags & SA_SIGINFO) || cur.sa_sigaction != on_segv))
 		installed = 0;
+	/* With lazy binding, the first call of a libc function through the PLT
+	 * writes its .got.plt slot -- which lies in the tracked data range. In
+	 * the program that is an ordinary fault; inside the handler it would be
+	 * a fault in the handler, fatal. So call what the handler calls once now. */
+	int e = errno;
+	mprotect(M, sizeof(*M), PROT_READ | PROT_WRITE);
+	raise(0);
+	errno = e;
 	if (!installed) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));

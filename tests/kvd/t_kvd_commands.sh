@@ -181,4 +181,26 @@ if not data.startswith(b"-ERR Protocol error: expected '$', got '+'") or s.recv(
     sys.exit(1)
 PY
 expect "PONG" ping
+
+# --maxclients: the connection over the limit gets an error and is closed
+stop_kvd
+KVD_FLAGS="--maxclients 2" start_kvd "$TMP/kvd" "$TMP/data"
+python3 - "$PORT" <<'PY' || FAILS=$((FAILS + 1))
+import socket, sys
+port = int(sys.argv[1])
+a = socket.create_connection(("127.0.0.1", port))
+b = socket.create_connection(("127.0.0.1", port))
+for s in (a, b):
+    s.sendall(b"PING\r\n")
+    if s.recv(100) != b"+PONG\r\n":
+        print("FAIL: a client within the limit got no PONG"); sys.exit(1)
+c = socket.create_connection(("127.0.0.1", port))
+got = c.recv(100)
+if got != b"-ERR max number of clients reached\r\n" or c.recv(100) != b"":
+    print("FAIL: over the limit:", got); sys.exit(1)
+a.close()
+PY
+sleep 0.3 # the server notices the closed connections
+r=$(cli info clients | tr -d '\r' | sed -n 's/^maxclients://p')
+[ "$r" = 2 ] || { echo "FAIL: INFO maxclients = $r"; FAILS=$((FAILS + 1)); }
 finish

@@ -818,7 +818,7 @@ static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p)
 		emit_float(w->h, fmt, p + ty->size / 2, idx->big_endian);
 		break;
 	case HOP_SC_PTR:
-		w->norm(w->ctx, hop__get_uint(p, idx->pointer_size, idx->big_endian), w->h);
+		w->norm(w->ctx, hop__get_uint(p, idx->pointer_size, idx->big_endian), ty->target, w->h);
 		break;
 	default:
 		if (ty->kind == HOP_KIND_ARRAY) {
@@ -1037,4 +1037,18 @@ void hop__amap_free(struct hop_amap *m)
 	free(m->keys);
 	free(m->vals);
 	memset(m, 0, sizeof(*m));
+}
+
+int hop__prefer_end(const struct hop_index *idx, uint32_t a_type, int b_exists, uint32_t b_type, uint32_t pointee)
+{
+	int sg, fmt;
+	if (pointee >= idx->ntypes || a_type >= idx->ntypes || hop__scalar(idx, pointee, &sg, &fmt) == HOP_SC_CHAR)
+		return 0;
+	if (!hop__is_sub(idx, a_type, 0, pointee))
+		return 0;
+	if (!b_exists)
+		return 0; /* B is reached by nothing else: the pointer reaches B */
+	if (b_type >= idx->ntypes || hop__scalar(idx, b_type, &sg, &fmt) == HOP_SC_CHAR)
+		return 1;
+	return !hop__is_sub(idx, b_type, 0, pointee);
 }

@@ -106,7 +106,13 @@ void hop__path(const struct hop_index *idx, hop_pathget_fn get, void *ctx, uint3
 
 /* ---- the digest walk ------------------------------------------------------------------ */
 /* Emits the normal form of a pointer value into h (see docs/translation.md). */
-typedef void (*hop_ptrnorm_fn)(void *ctx, uint64_t value, struct hop_b2s *h);
+typedef void (*hop_ptrnorm_fn)(void *ctx, uint64_t value, uint32_t pointee, struct hop_b2s *h);
+/* A pointer equal to the end of block A and the start of block B (adjacent
+ * heap blocks): does it mean A's end? Only when A's element type is its
+ * pointee type and B is raw bytes or of a type the pointee does not fit (B
+ * reached by nothing else, b_exists 0, means B); char pointers always mean B. Types of one index;
+ * a_type HOP_NONE when A is no typed object. */
+int hop__prefer_end(const struct hop_index *idx, uint32_t a_type, int b_exists, uint32_t b_type, uint32_t pointee);
 /* Hash of one object: identity is fed by the caller before (h initialised). */
 int hop__digest_values(struct hop_lay *l, uint32_t type, uint64_t count, uint64_t fam_n, const uint8_t *mem,
 		       hop_ptrnorm_fn norm, void *ctx, struct hop_b2s *h);

@@ -74,6 +74,11 @@ struct sobj {
 	uint8_t hash[32];
 };
 
+struct deferred {
+	uint32_t from, pt;
+	uint64_t foff, p;
+};
+
 struct pagelink {
 	uint32_t obj, next;
 };
@@ -96,6 +101,8 @@ struct hop_scan {
 	struct hop_amap pages;   /* page -> first pagelink */
 	struct pagelink *links;
 	size_t nlinks, lcap;
+	struct deferred *def;    /* pointers to a block start that may be an end (adjacent blocks) */
+	size_t ndef, defcap;
 	int all_stale;           /* a retype happened: every cached object hash is stale */
 	int scanned;
 };
@@ -322,6 +329,47 @@ static const struct hop_section *rodata_at(const struct hop_index *idx, uint64_t
 	return NULL;
 }
 
+/* A pointer to the start of a block that directly follows another block
+ * (the slab allocator packs them) may be a one-past-the-end pointer of the
+ * first. Decided after the pass, when types are known: see hop__prefer_end. */
+static uint32_t adjacent_prev(struct hop_scan *s, uint64_t p)
+{
+	uint64_t as, az;
+	if (p == 0 || !s->heap.find(s->heap.ctx, p - 1, &as, &az) || as + az != p)
+		return HOP_NONE;
+	return hop__amap_get(&s->byaddr, as);
+}
+
+static uint32_t end_of(struct hop_scan *s, uint64_t p, uint32_t pt)
+{
+	uint32_t a = adjacent_prev(s, p);
+	if (a == HOP_NONE || s->objs[a].state != ST_TYPED)
+		return HOP_NONE;
+	uint32_t b = hop__amap_get(&s->byaddr, p);
+	if (b == HOP_NONE) /* the scan left B out: the pointer meant A's end */
+		return hop__is_sub(s->idx, s->objs[a].o.type, 0, complete(s, pt)) ? a : HOP_NONE;
+	int bex = s->objs[b].state != ST_UNTYPED;
+	uint32_t bt = bex ? s->objs[b].o.type : HOP_NONE;
+	return hop__prefer_end(s->idx, s->objs[a].o.type, bex, bt, complete(s, pt)) ? a : HOP_NONE;
+}
+
+static int defer(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_t p, uint32_t pt)
+{
+	if (s->ndef == s->defcap) {
+		size_t cap = s->defcap ? s->defcap * 2 : 64;
+		struct deferred *d = realloc(s->def, sizeof(*d) * cap);
+		if (!d)
+			return hop__fail(HOP_ENOMEM, "scan: out of memory");
+		s->def = d;
+		s->defcap = cap;
+	}
+	s->def[s->ndef++] = (struct deferred){ from, pt, foff, p };
+	return 0;
+}
+
+static int visit_block(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_t p, uint32_t pt, uint64_t start,
+		       uint64_t size);
+
 static int visit(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_t p, uint32_t pt)
 {
 	const struct hop_index *idx = s->idx;
@@ -332,17 +380,13 @@ static int visit(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_t p, u
 	if (p == 0)
 		return 0;
 	if (s->heap.find && s->heap.find(s->heap.ctx, p, &start, &size)) {
-		id = hop__amap_get(&s->byaddr, start);
-		if (id == HOP_NONE) {
-			struct hop_obj o = { HOP_OBJ_BLOCK, HOP_NONE, start, size, HOP_NONE, 0 };
-			int rc = new_obj(s, &o, from, foff, &id);
-			if (rc < 0)
-				return rc;
-		} else if (s->objs[id].o.kind != HOP_OBJ_BLOCK) {
-			return hop__fail(HOP_EXLATE, "%s: heap block 0x%llx clashes with another object",
-					 path(s, from, foff, pb, sizeof(pb)), (unsigned long long)start);
+		if (p == start) {
+			uint32_t prev = adjacent_prev(s, p);
+			if (prev != HOP_NONE && s->objs[prev].state == ST_TYPED &&
+			    hop__prefer_end(idx, s->objs[prev].o.type, 1, HOP_NONE, complete(s, pt)))
+				return defer(s, from, foff, p, pt);
 		}
-		return add_reach(s, id, pt, p - start, from, foff);
+		return visit_block(s, from, foff, p, pt, start, size);
 	}
 	if (hop__lay_var_at(s->lay, a, &id, &off))
 		return 0;
@@ -369,6 +413,23 @@ static int visit(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_t p, u
 	return hop__fail(HOP_EXLATE, "%s: points to 0x%llx which is not a global, heap block, function or "
 			 "literal (the stack, libc's memory or freed memory?)",
 			 path(s, from, foff, pb, sizeof(pb)), (unsigned long long)p);
+}
+
+static int visit_block(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_t p, uint32_t pt, uint64_t start,
+		       uint64_t size)
+{
+	char pb[512];
+	uint32_t id = hop__amap_get(&s->byaddr, start);
+	if (id == HOP_NONE) {
+		struct hop_obj o = { HOP_OBJ_BLOCK, HOP_NONE, start, size, HOP_NONE, 0 };
+		int rc = new_obj(s, &o, from, foff, &id);
+		if (rc < 0)
+			return rc;
+	} else if (s->objs[id].o.kind != HOP_OBJ_BLOCK) {
+		return hop__fail(HOP_EXLATE, "%s: heap block 0x%llx clashes with another object",
+				 path(s, from, foff, pb, sizeof(pb)), (unsigned long long)start);
+	}
+	return add_reach(s, id, pt, p - start, from, foff);
 }
 
 /* ---- walking an object's pointers -------------------------------------------------------------- */
@@ -516,7 +577,52 @@ static int walk_obj(struct hop_scan *s, uint32_t id, uint64_t lo, uint64_t hi)
 	return rc;
 }
 
+static int drain_queue(struct hop_scan *s);
+
+/* Empty the queue; then settle deferred pointers (which may queue more). */
 static int drain(struct hop_scan *s)
+{
+	int rc;
+	for (;;) {
+		if ((rc = drain_queue(s)) < 0)
+			return rc;
+		if (!s->ndef)
+			return 0;
+		size_t n = s->ndef;
+		struct deferred *d = malloc(sizeof(*d) * n);
+		if (!d)
+			return hop__fail(HOP_ENOMEM, "scan: out of memory");
+		memcpy(d, s->def, sizeof(*d) * n);
+		s->ndef = 0;
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			uint64_t start, size;
+			uint32_t a = adjacent_prev(s, d[i].p);
+			if (a != HOP_NONE && hop__amap_get(&s->byaddr, d[i].p) == HOP_NONE &&
+			    s->heap.find(s->heap.ctx, d[i].p, &start, &size)) {
+				/* B is reached by nothing else: it is meant if its size fits the pointee */
+				uint32_t pt = complete(s, d[i].pt);
+				uint64_t ps = pt != HOP_NONE ? s->idx->types[pt].size : 0;
+				const struct hop_member *fam = pt != HOP_NONE ? hop__lay_fam(s->lay, pt) : NULL;
+				int fits = ps && (fam ? size >= fam->offset : size % ps == 0);
+				if (!fits)
+					rc = add_reach(s, a, d[i].pt, s->objs[a].o.size, d[i].from, d[i].foff);
+				else
+					rc = visit_block(s, d[i].from, d[i].foff, d[i].p, d[i].pt, start, size);
+				continue;
+			}
+			a = end_of(s, d[i].p, d[i].pt);
+			if (a != HOP_NONE)
+				rc = add_reach(s, a, d[i].pt, s->objs[a].o.size, d[i].from, d[i].foff);
+			else if (s->heap.find(s->heap.ctx, d[i].p, &start, &size))
+				rc = visit_block(s, d[i].from, d[i].foff, d[i].p, d[i].pt, start, size);
+		}
+		free(d);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static int drain_queue(struct hop_scan *s)
 {
 	while (s->qlen) {
 		uint32_t id = s->queue[s->qhead];
@@ -643,6 +749,7 @@ void hop__scan_free(struct hop_scan *s)
 	free(s->mpt);
 	free(s->touched);
 	free(s->links);
+	free(s->def);
 	hop__amap_free(&s->byaddr);
 	hop__amap_free(&s->pages);
 	hop__lay_free(s->lay);
@@ -732,7 +839,7 @@ size_t hop__scan_take_changed(struct hop_scan *s, size_t **ids)
 }
 
 /* ---- digest ---------------------------------------------------------------------------------------- */
-static void norm_ptr(void *ctx, uint64_t p, struct hop_b2s *h)
+static void norm_ptr(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 {
 	struct hop_scan *s = ctx;
 	const struct hop_index *idx = s->idx;
@@ -744,8 +851,13 @@ static void norm_ptr(void *ctx, uint64_t p, struct hop_b2s *h)
 		hop__b2s_update(h, "N", 1);
 		return;
 	}
-	if (s->heap.find && s->heap.find(s->heap.ctx, p, &start, &size) &&
-	    (id = hop__amap_get(&s->byaddr, start)) != HOP_NONE && s->objs[id].o.kind == HOP_OBJ_BLOCK) {
+	uint32_t prev = HOP_NONE;
+	if (s->heap.find && s->heap.find(s->heap.ctx, p, &start, &size) && p == start &&
+	    (prev = end_of(s, p, pt)) != HOP_NONE)
+		start = s->objs[prev].o.addr;
+	if (s->heap.find && (prev != HOP_NONE || s->heap.find(s->heap.ctx, p, &start, &size)) &&
+	    (id = prev != HOP_NONE ? prev : hop__amap_get(&s->byaddr, start)) != HOP_NONE &&
+	    s->objs[id].o.kind == HOP_OBJ_BLOCK) {
 		const struct sobj *o = &s->objs[id];
 		b[0] = 'B';
 		hop__put_uint(b + 1, 8, 0, start);

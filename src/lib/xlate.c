@@ -86,16 +86,18 @@ struct park {
 	uint32_t owner;  /* object holding it */
 	uint64_t soff;   /* its origin offset there */
 	uint8_t dsize, live;
+	uint32_t pt;     /* origin pointee type */
 };
 
 struct hop_xlate {
 	const struct hop_index *from, *to;
 	struct hop_lay *fl, *tl;
-	intptr_t from_bias, to_bias;
+	int64_t from_bias, to_bias;
 	struct hop_heap_ops heap;
 	struct xobj *objs;
 	size_t nobjs, cap;
 	struct hop_amap byaddr;     /* origin address -> object (blocks, literals) */
+	struct hop_amap byend;      /* origin end address -> block */
 	uint32_t *byvar;            /* origin var id -> object */
 	struct hop_amap plans;      /* (ft, tt) -> plan number */
 	struct plan **planv;
@@ -297,6 +299,7 @@ static int compile_value(struct hop_xlate *x, struct opv *ov, uint32_t ft, uint3
 	}
 	case HOP_SC_PTR:
 		op.kind = OP_PTR;
+		op.fst = fty->target;
 		op.ssize = F->pointer_size;
 		op.dsize = T->pointer_size;
 		return opv_add(ov, &op);
@@ -517,13 +520,15 @@ static int map_off(struct hop_xlate *x, uint32_t ft, uint32_t tt, uint64_t count
 }
 
 /* ---- pointers ---------------------------------------------------------------------------------------- */
-static int park(struct hop_xlate *x, uint8_t *slot, uint64_t value, struct ectx *e, const uint8_t *sp, unsigned dsize)
+static int park(struct hop_xlate *x, uint8_t *slot, uint64_t value, uint32_t pt, struct ectx *e, const uint8_t *sp,
+		unsigned dsize)
 {
 	uint32_t k = hop__amap_get(&x->parkslot, (uint64_t)(uintptr_t)slot);
 	if (k != HOP_NONE) {
 		x->parks[k].value = value;
 		x->parks[k].owner = e->obj;
 		x->parks[k].soff = (uint64_t)(sp - e->sbase);
+		x->parks[k].pt = pt;
 		if (!x->parks[k].live)
 			x->parks_live++;
 		x->parks[k].live = 1;
@@ -538,7 +543,7 @@ static int park(struct hop_xlate *x, uint8_t *slot, uint64_t value, struct ectx 
 		x->parkcap = cap;
 	}
 	x->parks[x->nparks] = (struct park){ (uint64_t)(uintptr_t)slot, value, e->obj, (uint64_t)(sp - e->sbase),
-					     (uint8_t)dsize, 1 };
+					     (uint8_t)dsize, 1, pt };
 	int rc = hop__amap_put(&x->parkslot, (uint64_t)(uintptr_t)slot, (uint32_t)x->nparks);
 	if (rc < 0)
 		return rc;
@@ -560,7 +565,7 @@ static void set_parent(struct hop_xlate *x, uint32_t id, struct ectx *e, const u
 }
 
 /* Resolve origin pointer p to our address; 1 resolved, 0 unknown (yet), <0 error. */
-static int resolve(struct hop_xlate *x, uint64_t p, uint64_t *out, struct ectx *e, const uint8_t *sp)
+static int resolve(struct hop_xlate *x, uint64_t p, uint32_t pt, uint64_t *out, struct ectx *e, const uint8_t *sp)
 {
 	uint32_t id;
 	uint64_t off, d;
@@ -570,6 +575,12 @@ static int resolve(struct hop_xlate *x, uint64_t p, uint64_t *out, struct ectx *
 	}
 	id = hop__amap_get(&x->byaddr, p);
 	if (id != HOP_NONE) {
+		uint32_t a = hop__amap_get(&x->byend, p);
+		if (a != HOP_NONE && a != id && x->objs[a].live && x->objs[id].o.kind == HOP_OBJ_BLOCK &&
+		    hop__prefer_end(x->from, x->objs[a].o.type, 1, x->objs[id].o.type, pt)) {
+			*out = (uint64_t)(uintptr_t)x->objs[a].dst + x->objs[a].dsize;
+			return 1;
+		}
 		struct xobj *b = &x->objs[id];
 		if (e)
 			set_parent(x, id, e, sp);
@@ -624,7 +635,7 @@ static int do_ptr(struct hop_xlate *x, const struct xop *op, const uint8_t *sp, 
 {
 	const struct hop_index *F = x->from, *T = x->to;
 	uint64_t p = hop__get_uint(sp, F->pointer_size, F->big_endian), q = 0;
-	int r = resolve(x, p, &q, e, sp);
+	int r = resolve(x, p, op->fst, &q, e, sp);
 	if (r < 0)
 		return r;
 	if (x->parks_live) {
@@ -635,7 +646,7 @@ static int do_ptr(struct hop_xlate *x, const struct xop *op, const uint8_t *sp, 
 		}
 	}
 	if (r == 0)
-		return park(x, dp, p, e, sp, T->pointer_size);
+		return park(x, dp, p, op->fst, e, sp, T->pointer_size);
 	if (T->pointer_size < 8 && q >> 32)
 		return XFAIL(x, e, sp, HOP_ERANGE, "address 0x%llx does not fit a %u-byte pointer",
 			     (unsigned long long)q, T->pointer_size);
@@ -888,7 +899,7 @@ static uint32_t our_func(struct hop_xlate *x, const char *name)
 	}
 }
 
-int hop__xlate_new(const struct hop_index *from, intptr_t from_bias, const struct hop_index *to, intptr_t to_bias,
+int hop__xlate_new(const struct hop_index *from, int64_t from_bias, const struct hop_index *to, int64_t to_bias,
 		   const struct hop_heap_ops *heap, struct hop_xlate **out)
 {
 	struct hop_xlate *x = calloc(1, sizeof(*x));
@@ -948,6 +959,7 @@ void hop__xlate_free(struct hop_xlate *x)
 	free(x->parks);
 	free(x->dsorted);
 	hop__amap_free(&x->byaddr);
+	hop__amap_free(&x->byend);
 	hop__amap_free(&x->plans);
 	hop__amap_free(&x->parkslot);
 	hop__lay_free(x->fl);
@@ -1091,7 +1103,8 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 		xo->dst = mem;
 		xo->dsize = dsize;
 		xo->live = xo->owned = 1;
-		if ((rc = hop__amap_put(&x->byaddr, o->addr, id)) < 0)
+		if ((rc = hop__amap_put(&x->byaddr, o->addr, id)) < 0 ||
+		    (rc = hop__amap_put(&x->byend, o->addr + o->size, id)) < 0)
 			return rc;
 		break;
 	}
@@ -1217,6 +1230,8 @@ int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr)
 	xo->live = 0;
 	xo->dst = NULL;
 	hop__amap_del(&x->byaddr, origin_addr);
+	if (xo->o.kind == HOP_OBJ_BLOCK && hop__amap_get(&x->byend, origin_addr + xo->o.size) == id)
+		hop__amap_del(&x->byend, origin_addr + xo->o.size);
 	x->dsorted_ok = 0;
 	if (x->last == id)
 		x->last = HOP_NONE;
@@ -1266,6 +1281,13 @@ int hop__xlate_finish(struct hop_xlate *x)
 		uint32_t id;
 		uint64_t q, d;
 		char pb[512];
+		if (resolve(x, pk->value, pk->pt, &q, NULL, NULL) == 1) { /* a literal or block that arrived later */
+			hop__put_uint((uint8_t *)(uintptr_t)pk->slot, pk->dsize, x->to->big_endian, q);
+			owner->hashed = 0;
+			pk->live = 0;
+			x->parks_live--;
+			continue;
+		}
 		if (!find_block(x, pk->value, &id))
 			return hop__fail(HOP_EXLATE, "%s: points to 0x%llx, which is no global, block, function or "
 					 "literal that arrived", xpath(x, pk->owner, pk->soff, pb, sizeof(pb)),
@@ -1305,7 +1327,7 @@ struct dctx {
 	size_t n;
 };
 
-static void norm_ptr(void *ctx, uint64_t q, struct hop_b2s *h)
+static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
 {
 	struct dctx *c = ctx;
 	struct hop_xlate *x = c->x;
@@ -1328,6 +1350,13 @@ static void norm_ptr(void *ctx, uint64_t q, struct hop_b2s *h)
 	if (lo) {
 		const struct xobj *o = &x->objs[c->byd[lo - 1]];
 		uint64_t base = (uint64_t)(uintptr_t)o->dst;
+		if (q == base && lo >= 2) { /* also the end of the block before? */
+			const struct xobj *a = &x->objs[c->byd[lo - 2]];
+			if ((uint64_t)(uintptr_t)a->dst + a->dsize == q && hop__prefer_end(T, a->tt, 1, o->tt, pt)) {
+				o = a;
+				base = (uint64_t)(uintptr_t)a->dst;
+			}
+		}
 		if (q - base <= o->dsize) {
 			b[0] = 'B';
 			hop__put_uint(b + 1, 8, 0, o->o.addr);

@@ -84,10 +84,11 @@ int hop__scan_digest(struct hop_scan *s, uint8_t digest[32]);
 /* ---- destination: translate --------------------------------------------- */
 struct hop_xlate;
 
-/* from: the origin's index; from_bias: the origin's load bias (it sends it);
+/* from: the origin's index; from_bias: the origin's load bias (it sends it;
+ * 64 bits, since a 64-bit origin's bias does not fit a 32-bit intptr_t);
  * to / to_bias: this process's own index and bias. */
-int hop__xlate_new(const struct hop_index *from, intptr_t from_bias, const struct hop_index *to,
-		   intptr_t to_bias, const struct hop_heap_ops *heap, struct hop_xlate **out);
+int hop__xlate_new(const struct hop_index *from, int64_t from_bias, const struct hop_index *to,
+		   int64_t to_bias, const struct hop_heap_ops *heap, struct hop_xlate **out);
 void hop__xlate_free(struct hop_xlate *x);
 /* Translate one object; bytes holds o->size bytes in the origin's layout.
  * Again for an object already translated: its values are replaced. */

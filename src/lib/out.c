@@ -676,12 +676,16 @@ static int o_digest(struct out *o)
 static int o_commit(struct out *o)
 {
 	struct hop_frame f;
+	uint64_t sent = o->c.bytes_out;
 	int rc = hop__frame_send(&o->c, HOP_F_COMMIT, 0, NULL, 0);
-	if (rc < 0) /* not handed to the kernel: the destination cannot have it */
+	if (rc < 0 && o->c.bytes_out == sent) /* not handed to the kernel: the destination cannot have it */
 		return rc;
-	rc = hop__frame_expect(&o->c, HOP_F_RESUMED, &f, 0);
+	if (rc == 0)
+		rc = hop__frame_expect(&o->c, HOP_F_RESUMED, &f, 0);
 	o->res->downtime_us = hop__now_us() - o->freeze_us;
-	if (rc == 0 || rc == HOP_ETIMEDOUT) {
+	/* our own end of the link went (o->c.fd < 0): the destination may have
+	 * COMMIT and resume; we cannot tell, so we never run again */
+	if (rc == 0 || rc == HOP_ETIMEDOUT || o->c.fd < 0) {
 		o->res->committed = 1;
 		if (rc < 0)
 			snprintf(o->res->error, sizeof(o->res->error),

@@ -192,6 +192,7 @@ ft_hwm_kb() { awk '/^VmHWM:/ {print $2}' /proc/"$1"/status; }
 #   origin  aborted before COMMIT: the origin runs, its state checks out
 #   dest    committed: the origin exited 0, the destination runs and checks
 #   none    the destination died after COMMIT (by the fault), the origin exited
+#   dest-only  the origin died after COMMIT (by the fault); the destination runs
 ft_case() {
 	local side=$1 f=$2 want=$3
 	shift 3
@@ -208,6 +209,13 @@ ft_case() {
 	case $want in
 	origin) ft_expect_aborted ;;
 	dest) ft_expect_committed ;;
+	dest-only)
+		local i
+		for ((i = 0; i < 200; i++)); do ft_alive "$OPID" || break; sleep 0.05; done
+		ft_alive "$OPID" && ft_die "the origin still runs (it should have died by the fault)"
+		ft_wait_file "$DOUT" "^OK resumed" 60 || ft_die "destination did not resume"
+		ft_check "$DPID" "$DOUT"
+		;;
 	none)
 		local i
 		for ((i = 0; i < 200; i++)); do ft_alive "$OPID" || ft_alive "$RPID" || break; sleep 0.05; done

@@ -12,7 +12,8 @@
  * in a side table outside those mappings, so bookkeeping never dirties a data
  * page. See docs/runtime-memory.md.
  *
- * Threads: writers (malloc/free from any thread) take one uncontended
+ * Threads: malloc/free of small blocks take no lock in the common case (a
+ * per-thread cache of free slots); everything else takes one uncontended
  * spinlock. hop__heap_find() and hop__heap_size() take no lock: they may run
  * on the agent thread while the program allocates and then see the table
  * either before or after a concurrent change, never a torn block. Slab memory

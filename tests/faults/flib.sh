@@ -229,3 +229,26 @@ ft_case() {
 	ft_log "   ok: $want"
 }
 FT_ENV=
+
+# ft_kill_dest_when PHASE-TEXT [migrate flags]: migrate $OPID to the running
+# receiver and SIGKILL the destination program from outside as soon as
+# `hop status` of the origin shows PHASE-TEXT ("bulk copy", "delta rounds").
+ft_kill_dest_when() {
+	local phase=$1 i
+	shift
+	hop migrate --to 127.0.0.1:"$PORT" --token-file "$FT_DIR/token" --json --quiet "$@" "$OPID" \
+		>"$FT_DIR/result" 2>>"$FT_DIR/migrate.err" &
+	local mpid=$!
+	for ((i = 0; i < 4000; i++)); do
+		hop status "$OPID" 2>/dev/null | grep -q "state: $phase" && break
+		sleep 0.002
+	done
+	[ $i -lt 4000 ] || ft_die "the origin never showed '$phase'"
+	DPID=$(cat "$DPIDF")
+	kill -9 "$DPID"
+	ft_log "killed the destination (pid $DPID) during $phase"
+	wait $mpid
+	MRC=$?
+	RESULT=$(cat "$FT_DIR/result")
+	echo "  migrate: $RESULT"
+}

@@ -659,7 +659,7 @@ void hop__path(const struct hop_index *idx, hop_pathget_fn get, void *ctx, uint3
 	buf[0] = 0;
 	/* walk up: keep the nearest MAXCHAIN - 4 and the 4 at the root end */
 	struct hop_pathobj tmp;
-	for (uint64_t guard = 0; id != HOP_NONE && guard < (1u << 24); guard++) {
+	for (uint64_t guard = 0; id != HOP_NONE && guard < (1u << 16); guard++) {
 		if (get(ctx, id, &tmp) < 0)
 			break;
 		if (n < MAXCHAIN) {

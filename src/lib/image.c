@@ -133,9 +133,10 @@ int hop__image_decode(uint8_t *buf, size_t len, struct hop_image **out)
 			return rc;
 		}
 		if (im->objs[i].size > hop__rd_left(&r)) {
+			rc = hop__fail(HOP_EFORMAT, "image: object %llu has %llu bytes, %zu left", (unsigned long long)i,
+				       (unsigned long long)im->objs[i].size, hop__rd_left(&r));
 			hop__image_free(im);
-			return hop__fail(HOP_EFORMAT, "image: object %llu has %llu bytes, %zu left",
-					 (unsigned long long)i, (unsigned long long)im->objs[i].size, hop__rd_left(&r));
+			return rc;
 		}
 		im->bytes[i] = hop__rd_take(&r, (size_t)im->objs[i].size);
 		im->nobjs++;

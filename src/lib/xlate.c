@@ -805,6 +805,16 @@ static int run_op(struct hop_xlate *x, const struct xop *op, const uint8_t *src,
 						for (uint64_t i = 0; i < m; i++)
 							d1[i * ds] = s1[i * ss];
 						break;
+					case OP_COPY:
+						if (o->n % 8 == 0 && o->n <= 64) {
+							for (uint64_t i = 0; i < m; i++)
+								for (uint64_t w = 0; w < o->n; w += 8)
+									memcpy(d1 + i * ds + w, s1 + i * ss + w, 8);
+							break;
+						}
+						for (uint64_t i = 0; i < m; i++)
+							memcpy(d1 + i * ds, s1 + i * ss, o->n);
+						break;
 					default:
 						for (uint64_t i = 0; i < m; i++)
 							if ((rc = run_op(x, o, s0 + i * ss, d0 + i * ds, e)) < 0)
@@ -1161,22 +1171,28 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 		snprintf(msg, sizeof(msg), "%s", hop_last_error());
 		return hop__fail(rc, "%s: %s", xpath(x, id, 0, pb, sizeof(pb)), msg);
 	}
-	uint64_t es = pl->ssize, i0 = 0, i1 = xo->o.count;
-	if (lo || hi != UINT64_MAX) {
-		i0 = lo / es;
-		if (hi / es + 1 < i1)
-			i1 = hi / es + 1;
-	}
-	if (pl->flat && i0 == 0 && i1 == xo->o.count && i1 > 1 && lo == 0 && hi == UINT64_MAX) {
-		struct xop arr = { .kind = OP_ARRAY, .n = i1, .ss = pl->ssize, .ds = pl->dsize, .sub = pl };
-		rc = run_op(x, &arr, bytes, xo->dst, &e);
-		if (rc < 0)
+	uint64_t es = pl->ssize, n = xo->o.count;
+	/* elements wholly inside the window run unwindowed (op-major when flat);
+	 * at most one partial element at each end runs windowed */
+	uint64_t f0 = es ? (lo + es - 1) / es : 0, f1 = es ? (hi / es < n ? hi / es : n) : n;
+	if (f0 > f1)
+		f0 = f1;
+	if (es && lo % es && lo / es < n &&
+	    (rc = run(x, pl, bytes + lo / es * es, xo->dst + lo / es * pl->dsize, &e)) < 0)
+		return rc;
+	struct ectx whole = { id, bytes, 0, UINT64_MAX };
+	if (pl->flat && f1 - f0 > 1) {
+		struct xop arr = { .kind = OP_ARRAY, .n = f1 - f0, .ss = pl->ssize, .ds = pl->dsize, .sub = pl };
+		if ((rc = run_op(x, &arr, bytes + f0 * es, xo->dst + f0 * pl->dsize, &whole)) < 0)
 			return rc;
 	} else {
-		for (uint64_t i = i0; i < i1; i++)
-			if ((rc = run(x, pl, bytes + i * pl->ssize, xo->dst + i * pl->dsize, &e)) < 0)
+		for (uint64_t i = f0; i < f1; i++)
+			if ((rc = run(x, pl, bytes + i * es, xo->dst + i * pl->dsize, &whole)) < 0)
 				return rc;
 	}
+	if (es && f1 < n && f1 * es < hi && f1 * es >= lo && (lo / es != f1 || !(lo % es)) &&
+	    (rc = run(x, pl, bytes + f1 * es, xo->dst + f1 * pl->dsize, &e)) < 0)
+		return rc;
 	if (xo->fam_n) {
 		const struct hop_member *ffam = hop__lay_fam(x->fl, xo->o.type), *tfam = hop__lay_fam(x->tl, xo->tt);
 		uint32_t fet = F->types[ffam->type].target, tet = T->types[tfam->type].target;

@@ -202,7 +202,8 @@ static int mem_read(struct hop_conn *c, void *buf, size_t len)
 			return hop__fail(HOP_ECLOSED, "%s: connection closed by peer", c->side ? c->side : "mem");
 		return hop__fail(HOP_ETIMEDOUT, "%s: nothing to read (memory link)", c->side ? c->side : "mem");
 	}
-	memcpy(buf, p->data + p->pos, len);
+	if (len) /* an empty payload: buf may be NULL (found by tests/fuzz/fuzz_wire.c) */
+		memcpy(buf, p->data + p->pos, len);
 	p->pos += len;
 	return 0;
 }
@@ -367,7 +368,7 @@ int hop__frame_recv(struct hop_conn *c, struct hop_frame *f, uint32_t max)
 	if (hop__crc32(0, c->buf, f->len) != crc)
 		return hop__fail(HOP_EFORMAT, "%s: frame %s of %u bytes: CRC mismatch", c->side,
 				 hop__frame_name(f->type), f->len);
-	f->payload = c->buf;
+	f->payload = c->buf ? c->buf : (const uint8_t *)""; /* never NULL, even when empty (fuzz_wire) */
 	c->bytes_in += sizeof(hdr) + f->len;
 	if (hop__faults_on && hop__fault_frame(c, 'r', f->type))
 		return hop__fail(HOP_ECLOSED, "%s: link cut by fault point after receiving %s", c->side,

@@ -44,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	struct iovec iov = { s, size - 1 };
-	peer.ops->writev(&peer, &iov, 1);
+	if (iov.iov_len)
+		peer.ops->writev(&peer, &iov, 1);
 	int rc = (data[0] & 1) ? auth_client(&us, key) : auth_server(&us, key);
 	if (rc == 0)
 		__builtin_trap(); /* accepted a peer that cannot know the key */

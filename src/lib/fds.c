@@ -1253,7 +1253,14 @@ static int restore_one(struct restore *rs, const struct hop_fd *d)
 			return hop__sysfail("fd %d: socket options", d->fd);
 		}
 		if (d->kind != HOP_FD_TCP_FRESH && d->port && bind_like(rs, s, d) < 0) {
+			int e = errno;
 			close(s);
+			if (e == EADDRINUSE)
+				return hop__fail(HOP_EBUSY,
+						 "fd %d: port %u is in use on this machine; cannot recreate the %s "
+						 "(on one machine the origin's own socket still holds it: use two network namespaces)",
+						 d->fd, d->port, hop__fd_kind_name(d->kind));
+			errno = e;
 			return hop__sysfail("fd %d: cannot bind the %s to port %u", d->fd, hop__fd_kind_name(d->kind), d->port);
 		}
 		if (d->kind == HOP_FD_LISTEN && listen(s, (int)d->backlog) < 0) {
@@ -1280,7 +1287,11 @@ static int restore_one(struct restore *rs, const struct hop_fd *d)
 			return hop__sysfail("fd %d: socket for the relayed connection", d->fd);
 		int one = 1;
 		setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (set_sockopts(s, d) < 0 || connect_timeout(s, (struct sockaddr *)&ss, sl, ms) < 0) {
+		/* only what matters to a connected socket: SO_REUSEADDR here
+		 * would let connect() pick a source port a listener holds */
+		struct hop_fd opts = *d;
+		opts.sockopts &= HOP_SO_NODELAY | HOP_SO_KEEPALIVE;
+		if (set_sockopts(s, &opts) < 0 || connect_timeout(s, (struct sockaddr *)&ss, sl, ms) < 0) {
 			close(s);
 			return hop__sysfail("fd %d: cannot reach the origin's relay (port %u)", d->fd, f->relay.port);
 		}

@@ -16,8 +16,8 @@
  * --forward-for seconds or on SIGUSR1/SIGTERM/SIGINT -- so clients move to
  * the new address at their own pace.
  *
- * One thread, one epoll, non-blocking sockets, a bounded buffer per
- * direction. A direction that reaches end-of-file is passed on with
+ * One thread, one epoll, non-blocking sockets, a bounded pipe per direction
+ * (splice: bytes go socket -> pipe -> socket inside the kernel). A direction that reaches end-of-file is passed on with
  * shutdown(SHUT_WR) once its buffer is empty; a pair closes when both
  * directions have ended or either side fails.
  */
@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,8 +172,11 @@ struct endpoint {
 	struct endpoint *next_dead; /* freed after the current batch of events */
 };
 
-/* A direction: bytes read from `from`, waiting to be written to `to`. */
+/* A direction: bytes read from `from`, waiting to be written to `to`:
+ * in a pipe (splice(2): the bytes never enter user space), or in buf when
+ * no pipe could be had (descriptor limit). */
 struct dir {
+	int pipe[2];
 	uint8_t *buf;
 	size_t len, off;
 	int eof;      /* `from` reached end-of-file */
@@ -183,6 +187,7 @@ struct pair {
 	struct endpoint *a, *b; /* a: client side, b: destination side */
 	struct dir ab, ba;
 	int forwarded;
+	int closed;
 };
 
 struct relay {
@@ -249,9 +254,17 @@ static void pair_close(struct relay *r, struct pair *p)
 		return;
 	ep_close(r, p->a);
 	ep_close(r, p->b);
+	for (int i = 0; i < 2; i++) {
+		if (p->ab.pipe[i] >= 0)
+			close(p->ab.pipe[i]);
+		if (p->ba.pipe[i] >= 0)
+			close(p->ba.pipe[i]);
+		p->ab.pipe[i] = p->ba.pipe[i] = -1;
+	}
 	free(p->ab.buf);
 	free(p->ba.buf);
 	p->ab.buf = p->ba.buf = NULL;
+	p->closed = 1;
 	if (r->ndead_pairs == r->cap_dead_pairs) {
 		size_t cap = r->cap_dead_pairs ? 2 * r->cap_dead_pairs : 64;
 		struct pair **v = realloc(r->dead_pairs, cap * sizeof *v);
@@ -284,13 +297,25 @@ static struct pair *pair_new(struct relay *r, struct endpoint *a, struct endpoin
 	struct pair *p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
-	p->ab.buf = malloc(BUF_SIZE);
-	p->ba.buf = malloc(BUF_SIZE);
-	if (!p->ab.buf || !p->ba.buf) {
-		free(p->ab.buf);
-		free(p->ba.buf);
-		free(p);
-		return NULL;
+	struct dir *d[2] = { &p->ab, &p->ba };
+	for (int i = 0; i < 2; i++) {
+		if (pipe2(d[i]->pipe, O_CLOEXEC | O_NONBLOCK) == 0) {
+			fcntl(d[i]->pipe[1], F_SETPIPE_SZ, BUF_SIZE);
+			continue;
+		}
+		d[i]->pipe[0] = d[i]->pipe[1] = -1;
+		d[i]->buf = malloc(BUF_SIZE);
+		if (!d[i]->buf) {
+			for (int j = 0; j <= i; j++) {
+				if (d[j]->pipe[0] >= 0) {
+					close(d[j]->pipe[0]);
+					close(d[j]->pipe[1]);
+				}
+				free(d[j]->buf);
+			}
+			free(p);
+			return NULL;
+		}
 	}
 	p->a = a;
 	p->b = b;
@@ -322,6 +347,18 @@ static int pair_arm(struct relay *r, struct pair *p)
 static int pump(struct relay *r, struct endpoint *from, struct endpoint *to, struct dir *d, uint64_t *count)
 {
 	for (;;) {
+		if (d->len && d->pipe[0] >= 0) {
+			ssize_t w = splice(d->pipe[0], NULL, to->fd, NULL, d->len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return 0;
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return -1;
+			d->len -= (size_t)w;
+			*count += (uint64_t)w;
+			continue;
+		}
 		if (d->len) {
 			ssize_t w = send(to->fd, d->buf + d->off, d->len, MSG_NOSIGNAL);
 			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -344,7 +381,9 @@ static int pump(struct relay *r, struct endpoint *from, struct endpoint *to, str
 			}
 			return 0;
 		}
-		ssize_t n = recv(from->fd, d->buf, BUF_SIZE, 0);
+		ssize_t n = d->pipe[1] >= 0
+				    ? splice(from->fd, NULL, d->pipe[1], NULL, BUF_SIZE, SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+				    : recv(from->fd, d->buf, BUF_SIZE, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
 		if (n < 0 && errno == EINTR)
@@ -362,7 +401,7 @@ static int pump(struct relay *r, struct endpoint *from, struct endpoint *to, str
 
 static void pair_run(struct relay *r, struct pair *p)
 {
-	if (!p || !p->ab.buf)
+	if (!p || p->closed)
 		return;
 	if (pump(r, p->a, p->b, &p->ab, &r->st->bytes_to_dest) < 0 ||
 	    pump(r, p->b, p->a, &p->ba, &r->st->bytes_to_client) < 0 || (p->ab.shut && p->ba.shut) ||
@@ -525,6 +564,13 @@ int relay_run(const struct relay_opts *o, struct relay_client *clients, int ncli
 	r.st = st;
 	if (sodium_init() < 0)
 		return hop__fail(HOP_ESYS, "relay: libsodium failed to initialise");
+	/* two sockets and two pipes per connection: take all the descriptors
+	 * we may (without pipes a pair falls back to copying through a buffer) */
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
 	r.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (r.ep < 0)
 		return hop__sysfail("relay: epoll_create1");

@@ -232,6 +232,8 @@ static int add_range_locked(uintptr_t s, uintptr_t e)
 	int rc = ops->add(r);
 	if (rc < 0)
 		T->lost = 1;
+	else
+		__atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE);
 	return rc;
 }
 
@@ -367,6 +369,9 @@ long hop__track_collect(int (*fn)(void *ctx, uintptr_t start, uintptr_t end), vo
 	T->pages = 0;
 	size_t n = hop__track_nranges();
 	for (size_t i = 0; i < n; i++) {
+		/* a range the program's thread is adding right now: next time */
+		if (!__atomic_load_n(&T->ranges[i].ready, __ATOMIC_ACQUIRE))
+			continue;
 		int rc = ops->collect(&T->ranges[i], emit);
 		if (rc < 0)
 			return rc;

@@ -87,6 +87,7 @@ struct hop__trange {
 	uint8_t *dirty;    /* mprotect: one byte per page, 1 = written (unprotected) */
 	int all_dirty;     /* mprotect: whole range unprotected (max_map_count escalation) */
 	int runs;          /* mprotect: unprotected runs inside (estimate) */
+	int ready;         /* the backend armed it: collect may look at it */
 };
 
 struct hop__track_ops {

@@ -13,12 +13,15 @@
  *                 them over all 64 MiB, so every page is dirty again right
  *                 after each re-arm: the worst case, one fault per page per
  *                 round.
+ *   window:       idle cost of a syscall window (what a wrapped read() adds
+ *                 when no tracker runs), against a read() of 1 byte
  * Not a test: prints figures. Run natively (uffd needs Linux >= 6.7). */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -152,6 +155,25 @@ static void slowdown(const char *backend, uint64_t *mem, size_t words, int hot)
 	       backend, hot ? "hot" : "uniform", period_ms, sl[2], sl[0], sl[4], nrounds);
 }
 
+static void window_cost(void)
+{
+	static char buf[64];
+	int fd = open("/dev/zero", O_RDONLY);
+	long n = 2000000;
+	double t = now();
+	for (long i = 0; i < n; i++)
+		hop__track_win_close(hop__track_win_open(buf, sizeof(buf)));
+	t = now() - t;
+	double r = now();
+	for (long i = 0; i < n / 10; i++)
+		if (read(fd, buf, 1) != 1)
+			break;
+	r = now() - r;
+	close(fd);
+	printf("idle syscall window (open+close): %.1f ns; a read() of 1 byte from /dev/zero: %.0f ns\n",
+	       t * 1e9 / (double)n, r * 1e9 / (double)(n / 10));
+}
+
 int main(void)
 {
 	size_t npages = 100000;
@@ -160,6 +182,7 @@ int main(void)
 	const char *backends[] = { "uffd", "mprotect" };
 
 	printf("track_bench (native; %zu-page heap block)\n", npages);
+	window_cost();
 	for (int b = 0; b < 2; b++)
 		first_write(backends[b], mem, 20000);
 	for (int b = 0; b < 2; b++)

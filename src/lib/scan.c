@@ -420,6 +420,13 @@ static int visit_block(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_
 {
 	char pb[512];
 	uint32_t id = hop__amap_get(&s->byaddr, start);
+	if (id != HOP_NONE && s->objs[id].o.kind == HOP_OBJ_BLOCK && s->objs[id].o.size != size) {
+		/* resized in place or freed and reused without our hearing of it: a new block */
+		s->objs[id].dead = 1;
+		hop__amap_del(&s->byaddr, start);
+		s->all_stale = 1;
+		id = HOP_NONE;
+	}
 	if (id == HOP_NONE) {
 		struct hop_obj o = { HOP_OBJ_BLOCK, HOP_NONE, start, size, HOP_NONE, 0 };
 		int rc = new_obj(s, &o, from, foff, &id);

@@ -62,7 +62,7 @@ import sys
 n = int(sys.argv[1])
 out = sys.stdout.buffer
 for i in range(n):
-    k = b"key:%08d" % i
+    k = b"key:%012d" % i  # the names redis-benchmark -r uses
     v = b"value-%d-%s" % (i, b"x" * (i % 40))
     out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
 for i in range(200):

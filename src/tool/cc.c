@@ -59,7 +59,7 @@ int cmd_cc(int argc, char **argv)
 {
 	const struct tool_target *t = NULL;
 	const char *out = NULL;
-	char gcc[256], inc[4200], lib[4200];
+	char gcc[256], inc[4200], lib[4200], rpath[300];
 	size_t nw = sizeof(wrapped) / sizeof(wrapped[0]) - 1;
 	char **args = calloc((size_t)argc + nw + 16, sizeof(char *));
 	char *wrapflags = NULL;
@@ -120,6 +120,16 @@ int cmd_cc(int argc, char **argv)
 		args[n++] = wrapflags;
 	}
 	args[n++] = "-lpthread";
+	if (t->qemu) {
+		/* Look for the target's libc beside its ld.so first. Without this,
+		 * under `qemu-i386 -L /usr/i686-linux-gnu` the loader takes the host's
+		 * /lib32/libc.so.6 (libc6-i386, another build) from the host's
+		 * ld.so.cache, and the mismatched pair hangs in fork() and
+		 * pthread_create(). A directory that does not exist (on a real
+		 * machine of that target) is skipped. */
+		snprintf(rpath, sizeof(rpath), "-Wl,-rpath,/usr/%s/lib", t->triple);
+		args[n++] = rpath;
+	}
 	args[n++] = "-o";
 	args[n++] = (char *)out;
 	args[n] = NULL;

@@ -170,15 +170,11 @@ int main(int argc, char **argv)
 	collect();
 	rc = nanosleep(&req, (struct timespec *)(h + 11 * PG)); /* rem is written only when interrupted */
 	CHECK("nanosleep with rem in tracked heap", rc == 0);
-	/* fork hangs under qemu-i386 here even without hop: the script says so */
-	const char *nofork = getenv("HOP_TEST_NOFORK");
-	if (!nofork || !*nofork) {
-		pid_t child = fork();
-		if (child == 0)
-			_exit(7);
-		KCALL("waitpid status into .bss", &g_status, rc = waitpid(child, &g_status, 0),
-		      rc == child && WIFEXITED(g_status) && WEXITSTATUS(g_status) == 7);
-	}
+	pid_t child = fork();
+	if (child == 0)
+		_exit(7);
+	KCALL("waitpid status into .bss", &g_status, rc = waitpid(child, &g_status, 0),
+	      rc == child && WIFEXITED(g_status) && WEXITSTATUS(g_status) == 7);
 	FILE *f = fopen(path, "rb");
 	KCALL("fread into heap", h + 12 * PG, r = (ssize_t)fread(h + 12 * PG, 1, 3 * PG, f), r == 3 * PG);
 	fclose(f);

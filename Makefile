@@ -7,6 +7,8 @@
 #   make asan       libhop + unit tests with AddressSanitizer/UBSan
 #   make bench      benchmarks (print figures; not tests)
 #   make fuzz       long fuzzing runs
+#   make soak       100 migrations around the five targets (scripts/soak.sh)
+#   make reliability  fault/hostile tests + soak -> docs/reliability.md
 
 TARGETS := x86_64 i686 aarch64 s390x powerpc
 
@@ -100,7 +102,13 @@ bench: all
 fuzz: all
 	@bash tests/fuzz/run.sh long
 
+soak: all
+	@bash scripts/soak.sh 100
+
+reliability: all
+	@bash scripts/reliability.sh
+
 clean:
 	rm -rf build bin
 
-.PHONY: all libs lib unit asan deps check demo bench fuzz clean
+.PHONY: all libs lib unit asan deps check demo bench fuzz soak reliability clean

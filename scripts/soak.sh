@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# soak.sh -- migrate one running program around all five targets, N times in a
+# row, checking its state after every resume (make soak: N=100).
+#
+#   bash scripts/soak.sh [N]        N migrations (default 100)
+#   SOAK_TARGETS="x86_64 i686 ..."  the cycle (default: all five)
+#   SOAK_RECS=2000                  records of the test program (tests/faults/selfcheck.c)
+#   SOAK_OUT=FILE                   also write the summary there (docs/reliability.md uses it)
+#
+# The program keeps rewriting its records while it is migrated (load), checks
+# its whole state after each resume and again on demand (SIGUSR1), and carries
+# its resume count across. For every migration we record downtime_us, total
+# time, rounds and bytes from `hop migrate --json`, and the peak (VmHWM) and
+# current (VmRSS) memory of both sides, sampled while the migration runs.
+# Prints the migrations done, failures, the pause distribution, memory per
+# migration, and flags memory that grows from one visit of a target to the
+# next (leaks show there). Exit 0 only with no failure and no growth.
+set -u
+N=${1:-100}
+HOP_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export HOP_ROOT
+. "$HOP_ROOT/tests/faults/flib.sh"
+TARGETS=(${SOAK_TARGETS:-x86_64 i686 aarch64 s390x powerpc})
+RECS=${SOAK_RECS:-2000}
+export HOP_TIMEOUT_MS=${HOP_TIMEOUT_MS:-20000}
+P=()
+for t in "${TARGETS[@]}"; do
+	[ "$t" = x86_64 ] || command -v $(ft_qemu "$t" | cut -d' ' -f1) >/dev/null || ft_skip "no qemu for $t"
+	P+=("$(ft_build "$t")") || ft_die "build for $t"
+done
+
+T=$FT_DIR/soak.tsv
+: >"$T"
+sampler() { # pid... : max VmRSS and last VmHWM of each, until all are gone
+	local out=$1
+	shift
+	declare -A rss hwm
+	while :; do
+		local any=0
+		for p in "$@"; do
+			[ -r /proc/$p/status ] || continue
+			any=1
+			local r h
+			r=$(awk '/^VmRSS:/ {print $2}' /proc/$p/status 2>/dev/null)
+			h=$(awk '/^VmHWM:/ {print $2}' /proc/$p/status 2>/dev/null)
+			[ -n "$r" ] && [ "$r" -gt "${rss[$p]:-0}" ] && rss[$p]=$r
+			[ -n "$h" ] && hwm[$p]=$h
+		done
+		for p in "$@"; do echo "$p ${hwm[$p]:-0} ${rss[$p]:-0}"; done >"$out.tmp" && mv "$out.tmp" "$out"
+		[ $any = 1 ] && [ ! -e "$out.stop" ] || break
+		sleep 0.02
+	done
+}
+
+cur=0
+ft_origin "${TARGETS[0]}" "${P[0]}" SC_RECS="$RECS" SC_TOUCH=20 SC_SLEEP_US=2000
+done_n=0 fail=0 i=0
+t_start=$SECONDS
+while [ $i -lt "$N" ]; do
+	i=$((i + 1))
+	nxt=$(((cur + 1) % ${#TARGETS[@]}))
+	from=${TARGETS[$cur]} to=${TARGETS[$nxt]}
+	ft_receive "$to" "${P[$nxt]}"
+	sleep 0.3 # let qemu start the destination's own start-up
+	rm -f "$FT_DIR/mem.stop"
+	sampler "$FT_DIR/mem" "$OPID" &
+	SPID=$!
+	ft_migrate >/dev/null
+	DPID=$(cat "$DPIDF" 2>/dev/null)
+	touch "$FT_DIR/mem.stop"
+	wait $SPID
+	read -r _ ohwm orss <"$FT_DIR/mem"
+	if [ "$MRC" != 0 ] || [ "$(ft_json result)" != committed ]; then
+		fail=$((fail + 1))
+		echo "migration $i $from -> $to FAILED: $RESULT"
+		kill -9 "$RPID" ${DPID:+"$DPID"} 2>/dev/null
+		ft_alive "$OPID" || ft_die "the origin died with the failed migration: chain broken"
+		ft_check "$OPID" "$OOUT"
+		continue
+	fi
+	for ((k = 0; k < 200; k++)); do ft_alive "$OPID" || break; sleep 0.05; done
+	ft_alive "$OPID" && ft_die "migration $i: the origin still runs after COMMIT"
+	ft_wait_file "$DOUT" "^OK resumed=$((i - fail)) " 120 || ft_die "migration $i: destination did not resume (want resumed=$((i - fail)))"
+	ft_check "$DPID" "$DOUT"
+	dhwm=$(ft_hwm_kb "$DPID") drss=$(ft_rss_kb "$DPID")
+	done_n=$((done_n + 1))
+	printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$from" "$to" "$(ft_json downtime_us)" \
+		"$(ft_json total_ms)" "$(ft_json rounds)" "$(ft_json bytes)" "$ohwm" "$orss" "$dhwm" "$drss" >>"$T"
+	printf 'migration %3d %-7s -> %-7s downtime %7s us  total %5s ms  rounds %2s  origin HWM %6s kB  dest HWM %6s kB RSS %6s kB\n' \
+		"$i" "$from" "$to" "$(ft_json downtime_us)" "$(ft_json total_ms)" "$(ft_json rounds)" "$ohwm" "$dhwm" "$drss"
+	OPID=$DPID OOUT=$DOUT OERR=$DERR
+	cur=$nxt
+done
+
+summary() {
+	echo "soak: $N migrations attempted across ${TARGETS[*]} ($RECS records, program writing throughout), $((SECONDS - t_start)) s"
+	echo "migrations done: $done_n, failures: $fail"
+	sort -n -k4 "$T" | awk -F'\t' '{d[NR] = $4} END {
+		if (NR == 0) exit
+		p90 = int(NR * 0.9); if (p90 < 1) p90 = 1
+		printf "pause (downtime_us): min %d, median %d, p90 %d, max %d (n=%d)\n", d[1], d[int((NR + 1) / 2)], d[p90], d[NR], NR }'
+	awk -F'\t' '{o = $8 > o ? $8 : o; dd = $10 > dd ? $10 : dd} END {
+		if (NR) printf "peak memory: origin VmHWM max %d kB, destination VmHWM max %d kB\n", o, dd }' "$T"
+	# growth: each target's destination peak at its first visit vs its last
+	awk -F'\t' '{ if (!($3 in first)) first[$3] = $10; last[$3] = $10; n[$3]++ }
+		END { g = 0
+		for (t in first) {
+			flag = (last[t] > first[t] * 1.25 + 4096) ? "GROWTH" : "flat"
+			if (flag == "GROWTH") g = 1
+			printf "memory of %-7s destinations over %d visits: first %d kB, last %d kB: %s\n", t, n[t], first[t], last[t], flag
+		}
+		exit g }' "$T"
+}
+summary | tee "$FT_DIR/summary"
+growth=${PIPESTATUS[0]}
+grep -q GROWTH "$FT_DIR/summary" && growth=1 || growth=0
+if [ -n "${SOAK_OUT:-}" ]; then
+	cp "$FT_DIR/summary" "$SOAK_OUT"
+	cp "$T" "$SOAK_OUT.tsv"
+fi
+[ $fail = 0 ] && [ $growth = 0 ] && [ $done_n = "$N" ]

@@ -121,6 +121,49 @@ void hop__at_point(const struct hop__point *pt);
 #define HOP_RENAMED(stype, member, oldname)                                  \
 	HOP__HINT("renamed|" #stype "|" #member "|" #oldname)
 
+/* ---- upgrades (docs/upgrade.md) ---------------------------------------------
+ * Written in the NEW version's source; the destination reads them.
+ *
+ *   HOP_GLOBAL_RENAMED(hits_total, total_hits);
+ *       the global hits_total was called total_hits before.
+ *   HOP_POINT_RENAMED(serve, loop);
+ *       HOP_POINT(serve) is the old HOP_POINT(loop): an origin parked at
+ *       loop resumes here after serve.
+ *   HOP_UPGRADE(struct entry, upgrade_entry);
+ *       after translation, for every object of type struct entry (a block,
+ *       each element of an array block, a global), the destination calls
+ *           int upgrade_entry(struct entry *new_obj, const struct hop_old *old);
+ *       new_obj holds the translated values (members added since stay 0,
+ *       members whose type changed incompatibly are left for the hook);
+ *       old reads the old version's values by member name. Return 0, or a
+ *       negative value to refuse the upgrade (the origin carries on). */
+#define HOP_GLOBAL_RENAMED(var, oldname)                                     \
+	HOP__HINT("global_renamed|" #var "|" #oldname)
+#define HOP_POINT_RENAMED(point, oldname)                                    \
+	HOP__HINT("point_renamed|" #point "|" #oldname)
+#define HOP_UPGRADE(stype, fn)                                               \
+	HOP__HINT("upgrade|" #stype "|" #fn)
+
+/* The old version's bytes of one object, seen by an upgrade function. A
+ * member path is a member name, or names joined by '.' for nested structs
+ * ("stats.hits"). All return 0, HOP_ENOENT when the old version has no such
+ * member, HOP_EINVAL when it is not of the kind asked, HOP_ERANGE when the
+ * value does not fit. Values are read in the old machine's layout and byte
+ * order, so they work across machines. */
+struct hop_old;
+/* 1 when the old version had this member, else 0. */
+int hop_old_has(const struct hop_old *old, const char *path);
+/* Integer, enum, _Bool, char or bit-field member, sign-extended when signed. */
+int hop_old_int(const struct hop_old *old, const char *path, long long *value);
+int hop_old_uint(const struct hop_old *old, const char *path, unsigned long long *value);
+/* float or double member (long double when its value is a double exactly). */
+int hop_old_double(const struct hop_old *old, const char *path, double *value);
+/* The member's bytes as they were (char arrays, strings): copies at most
+ * len bytes into buf and sets *size to the member's size. */
+int hop_old_bytes(const struct hop_old *old, const char *path, void *buf, size_t len, size_t *size);
+/* Name of the old version's type of this object ("struct entry"). */
+const char *hop_old_type(const struct hop_old *old);
+
 #ifdef __cplusplus
 }
 #endif

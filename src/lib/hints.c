@@ -16,9 +16,18 @@ struct pt_hint {
 	const char *stype, *member, *ptype; /* stype NULL: global hint, member = var */
 };
 
+/* upgrade hints (hop.h HOP_RENAMED, HOP_UPGRADE, ...): three fields each */
+struct up_hint {
+	int kind; /* UP_* */
+	const char *a, *b, *c;
+};
+enum { UP_RENAMED, UP_GLOBAL_RENAMED, UP_POINT_RENAMED, UP_UPGRADE };
+
 struct hop_hints {
 	struct pt_hint *pts;
 	uint32_t npts;
+	struct up_hint *ups;
+	uint32_t nups;
 	struct hop_union_hint *unions;
 	uint32_t nunions;
 	char **lines; /* owned copies that the fields point into */
@@ -130,8 +139,22 @@ static int parse_line(struct hop_hints *h, char *line, const char *orig)
 		u->cases[u->ncases++] = (struct hop_union_case){ v, f[4] };
 		return 0;
 	}
-	if (n == 4 && !strcmp(f[0], "renamed"))
-		return 0; /* upgrades; not used between builds of the same source */
+	if (n == 4 && !strcmp(f[0], "renamed")) {
+		h->ups[h->nups++] = (struct up_hint){ UP_RENAMED, f[1], f[2], f[3] };
+		return 0;
+	}
+	if (n == 3 && !strcmp(f[0], "global_renamed")) {
+		h->ups[h->nups++] = (struct up_hint){ UP_GLOBAL_RENAMED, f[1], f[2], NULL };
+		return 0;
+	}
+	if (n == 3 && !strcmp(f[0], "point_renamed")) {
+		h->ups[h->nups++] = (struct up_hint){ UP_POINT_RENAMED, f[1], f[2], NULL };
+		return 0;
+	}
+	if (n == 3 && !strcmp(f[0], "upgrade")) {
+		h->ups[h->nups++] = (struct up_hint){ UP_UPGRADE, f[1], f[2], NULL };
+		return 0;
+	}
 	return hop__fail(HOP_EFORMAT, "hint \"%s\" is not understood", orig);
 }
 
@@ -143,7 +166,8 @@ int hop__hints_new(const struct hop_index *idx, struct hop_hints **out)
 		return hop__fail(HOP_ENOMEM, "hints: out of memory");
 	h->pts = calloc(idx->nhints + 1, sizeof(*h->pts));
 	h->lines = calloc(idx->nhints + 1, sizeof(char *));
-	if (!h->pts || !h->lines) {
+	h->ups = calloc(idx->nhints + 1, sizeof(*h->ups));
+	if (!h->pts || !h->lines || !h->ups) {
 		hop__hints_free(h);
 		return hop__fail(HOP_ENOMEM, "hints: out of memory");
 	}
@@ -182,6 +206,7 @@ void hop__hints_free(struct hop_hints *h)
 	free(h->unions);
 	free(h->lines);
 	free(h->pts);
+	free(h->ups);
 	free(h);
 }
 
@@ -204,4 +229,59 @@ const char *hop__hint_global(const struct hop_hints *h, const char *var)
 const struct hop_union_hint *hop__hint_union(const struct hop_hints *h, const char *stype, const char *umember)
 {
 	return h ? find_union((struct hop_hints *)h, stype, umember) : NULL;
+}
+
+/* ---- upgrade hints ---- */
+static const struct up_hint *find_up(const struct hop_hints *h, int kind, const char *a, const char *b,
+				     const char *c)
+{
+	for (uint32_t i = 0; h && i < h->nups; i++) {
+		const struct up_hint *u = &h->ups[i];
+		if (u->kind == kind && (!a || !strcmp(u->a, a)) && (!b || !strcmp(u->b, b)) &&
+		    (!c || !strcmp(u->c, c)))
+			return u;
+	}
+	return NULL;
+}
+
+const char *hop__hint_renamed_old(const struct hop_hints *h, const char *stype, const char *member)
+{
+	const struct up_hint *u = find_up(h, UP_RENAMED, stype, member, NULL);
+	return u ? u->c : NULL;
+}
+
+const char *hop__hint_renamed_new(const struct hop_hints *h, const char *stype, const char *oldname)
+{
+	const struct up_hint *u = find_up(h, UP_RENAMED, stype, NULL, oldname);
+	return u ? u->b : NULL;
+}
+
+const char *hop__hint_global_old(const struct hop_hints *h, const char *var)
+{
+	const struct up_hint *u = find_up(h, UP_GLOBAL_RENAMED, var, NULL, NULL);
+	return u ? u->b : NULL;
+}
+
+const char *hop__hint_global_new(const struct hop_hints *h, const char *oldname)
+{
+	const struct up_hint *u = find_up(h, UP_GLOBAL_RENAMED, NULL, oldname, NULL);
+	return u ? u->a : NULL;
+}
+
+const char *hop__hint_point_old(const struct hop_hints *h, const char *point)
+{
+	const struct up_hint *u = find_up(h, UP_POINT_RENAMED, point, NULL, NULL);
+	return u ? u->b : NULL;
+}
+
+const char *hop__hint_point_new(const struct hop_hints *h, const char *oldname)
+{
+	const struct up_hint *u = find_up(h, UP_POINT_RENAMED, NULL, oldname, NULL);
+	return u ? u->a : NULL;
+}
+
+const char *hop__hint_upgrade(const struct hop_hints *h, const char *stype)
+{
+	const struct up_hint *u = find_up(h, UP_UPGRADE, stype, NULL, NULL);
+	return u ? u->b : NULL;
 }

@@ -36,4 +36,18 @@ const char *hop__hint_global(const struct hop_hints *h, const char *var);
 /* Tag hint of union member `umember` of struct `stype`, or NULL. */
 const struct hop_union_hint *hop__hint_union(const struct hop_hints *h, const char *stype, const char *umember);
 
+/* ---- upgrades (docs/upgrade.md); looked up in the NEW build's hints ----
+ * HOP_RENAMED(stype, member, old): the old name of our member, or NULL; and
+ * the reverse (our name of an old member). */
+const char *hop__hint_renamed_old(const struct hop_hints *h, const char *stype, const char *member);
+const char *hop__hint_renamed_new(const struct hop_hints *h, const char *stype, const char *oldname);
+/* HOP_GLOBAL_RENAMED(var, old) */
+const char *hop__hint_global_old(const struct hop_hints *h, const char *var);
+const char *hop__hint_global_new(const struct hop_hints *h, const char *oldname);
+/* HOP_POINT_RENAMED(point, old) */
+const char *hop__hint_point_old(const struct hop_hints *h, const char *point);
+const char *hop__hint_point_new(const struct hop_hints *h, const char *oldname);
+/* HOP_UPGRADE(stype, function): name of the upgrade function of stype, or NULL. */
+const char *hop__hint_upgrade(const struct hop_hints *h, const char *stype);
+
 #endif

@@ -44,8 +44,8 @@ static int cv_pointee(const struct hop_index *F, uint32_t ft, const struct hop_i
 	if (a->kind == HOP_KIND_FUNCTION && b->kind == HOP_KIND_FUNCTION)
 		return HOP_CV_SAME; /* function pointers go by the function's name */
 	int r = cv_depth(F, ft, T, tt, depth + 1);
-	if (r == HOP_CV_INCOMPAT || r == HOP_CV_SIGN)
-		return HOP_CV_INCOMPAT;
+	if (r == HOP_CV_INCOMPAT)
+		return HOP_CV_INCOMPAT; /* (int * -> unsigned *: the blocks keep their own values) */
 	/* a pointer to int is no pointer to long long: the blocks would change type */
 	if ((a->kind == HOP_KIND_STRUCT || a->kind == HOP_KIND_UNION) && strcmp(a->name, b->name))
 		return HOP_CV_INCOMPAT;

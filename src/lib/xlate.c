@@ -21,9 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compat.h"
 #include "digest.h"
 #include "err.h"
+#include "heap.h"
 #include "ldouble.h"
+#include "upgrade.h"
 #include "xlate.h"
 
 /* ---- plans ------------------------------------------------------------------------------------ */
@@ -41,6 +44,7 @@ enum {
 };
 
 #define F_SIGNED 0x1
+#define F_DSIGN  0x2 /* OP_INT: the destination's signedness differs (an upgrade): check it */
 
 struct plan;
 
@@ -65,6 +69,8 @@ struct plan {
 	struct xop *ops;
 	int has_ptr;             /* any OP_PTR / OP_TAGGED inside */
 	int flat;                /* only copy/swap/int ops: can run op-major */
+	int changed;             /* an upgrade changed the members (added, removed, renamed, left to a
+	                          * hook, array grown): our values do not hash like the origin's */
 };
 
 /* ---- destination objects ---------------------------------------------------------------------- */
@@ -77,7 +83,10 @@ struct xobj {
 	uint32_t parent;
 	uint64_t poff;
 	uint8_t live, owned, hashed;
+	uint8_t gone;            /* upgrade: a global the new version removed (only its old bytes) */
+	uint8_t hookq;           /* queued for its upgrade hook */
 	uint8_t hash[32];
+	uint8_t *old;            /* upgrade: the origin's bytes, kept for the digest and the hook */
 };
 
 struct park {
@@ -112,6 +121,9 @@ struct hop_xlate {
 	uint32_t *dsorted;
 	size_t ndsorted;
 	int dsorted_ok;
+	/* upgrades: objects waiting for their type's hook (run at finish) */
+	uint32_t *hookv;
+	size_t nhook, hookcap;
 };
 
 /* execution context for messages */
@@ -153,6 +165,7 @@ static const char *xpath(struct hop_xlate *x, uint32_t obj, uint64_t off, char *
 struct opv {
 	struct xop *v;
 	uint32_t n, cap;
+	int changed; /* plan.changed */
 };
 
 static int opv_add(struct opv *ov, const struct xop *op)
@@ -180,20 +193,65 @@ static const char *tname(const struct hop_index *idx, uint32_t t)
 static int compile_value(struct hop_xlate *x, struct opv *ov, uint32_t ft, uint32_t tt, uint64_t soff,
 			 uint64_t doff, uint32_t mid, int depth);
 
+/* The origin's member that our member tm of struct tt receives: the one of
+ * the same name, else the one our HOP_RENAMED hint names (upgrades). */
+static const struct hop_member *match_member(struct hop_xlate *x, uint32_t ft, uint32_t tt,
+					     const struct hop_member *tm)
+{
+	const struct hop_member *fm = hop__index_member(x->from, ft, tm->name);
+	const char *old;
+	if (!fm && (old = hop__hint_renamed_old(x->tl->hints, x->to->types[tt].name, tm->name)))
+		fm = hop__index_member(x->from, ft, old);
+	return fm;
+}
+
 static int compile_struct(struct hop_xlate *x, struct opv *ov, uint32_t ft, uint32_t tt, uint64_t soff,
 			  uint64_t doff, int depth)
 {
 	const struct hop_index *F = x->from, *T = x->to;
 	const struct hop_type *fty = &F->types[ft], *tty = &T->types[tt];
 	int rc;
+	/* upgrades (docs/upgrade.md): members matched by name or HOP_RENAMED;
+	 * a member whose type changed beyond widening/narrowing is left to the
+	 * type's HOP_UPGRADE hook, or refused by name */
+	const char *hook = hop__hint_upgrade(x->tl->hints, tty->name);
+	uint32_t nmatched = 0;
+	if (hook)
+		ov->changed = 1;
 	for (uint32_t k = 0; k < tty->nmembers; k++) {
 		uint32_t tmid = tty->first_member + k;
 		const struct hop_member *tm = &T->members[tmid];
-		const struct hop_member *fm = hop__index_member(F, ft, tm->name);
-		if (!fm)
-			continue; /* new member: stays zero */
+		const struct hop_member *fm = match_member(x, ft, tt, tm);
+		if (!fm) {
+			ov->changed = 1;
+			continue; /* new member: stays zero (or the hook sets it) */
+		}
+		nmatched++;
+		if (strcmp(fm->name, tm->name) != 0)
+			ov->changed = 1;
 		uint32_t fmid = (uint32_t)(fm - F->members);
 		const struct hop_type *fmt_ = &F->types[fm->type], *tmt = &T->types[tm->type];
+		int cv = fm->bit_size || tm->bit_size ? HOP_CV_SAME : hop__compat_value(F, fm->type, T, tm->type);
+		if (cv == HOP_CV_INCOMPAT) {
+			if (hook) {
+				ov->changed = 1;
+				continue;
+			}
+			return hop__fail(HOP_EXLATE, "%s.%s: its type changed from %s to %s; convert it with "
+					 "HOP_UPGRADE(%s, fn) in the new source", tty->name, tm->name, fmt_->name,
+					 tmt->name, tty->name);
+		}
+		if (cv == HOP_CV_SIGN && fmt_->size <= 8 && tmt->size <= 8) {
+			/* int <-> unsigned: each value must fit the other signedness */
+			int sg, fmt;
+			hop__scalar(F, fm->type, &sg, &fmt);
+			struct xop op = { .kind = OP_INT, .flags = (uint8_t)((sg ? F_SIGNED : 0) | F_DSIGN), .mid = fmid,
+					  .soff = soff + fm->offset, .doff = doff + tm->offset,
+					  .ssize = (uint16_t)fmt_->size, .dsize = (uint16_t)tmt->size };
+			if ((rc = opv_add(ov, &op)) < 0)
+				return rc;
+			continue;
+		}
 		if (fm->bit_size || tm->bit_size) {
 			int sg, fmt;
 			int sc = hop__scalar(F, fm->type, &sg, &fmt);
@@ -224,6 +282,8 @@ static int compile_struct(struct hop_xlate *x, struct opv *ov, uint32_t ft, uint
 					depth + 1)) < 0)
 			return rc;
 	}
+	if (nmatched != fty->nmembers)
+		ov->changed = 1; /* members removed */
 	return 0;
 }
 
@@ -314,6 +374,8 @@ static int compile_value(struct hop_xlate *x, struct opv *ov, uint32_t ft, uint3
 		struct plan *sub;
 		if ((rc = get_plan(x, fty->target, tty->target, &sub)) < 0)
 			return rc;
+		if (sub->changed || fty->count != tty->count)
+			ov->changed = 1;
 		op.ssize = 0;
 		if (sub->nops == 1 && op_is_copy(&sub->ops[0]) && sub->ops[0].n == sub->ssize &&
 		    sub->ssize == sub->dsize) {
@@ -389,8 +451,10 @@ static int get_plan(struct hop_xlate *x, uint32_t ft, uint32_t tt, struct plan *
 	pl->tt = tt;
 	pl->ssize = x->from->types[ft].size;
 	pl->dsize = x->to->types[tt].size;
-	/* same layout all through (only copies at equal offsets): copy padding too, one op */
-	int ident = pl->ssize == pl->dsize && n > 0;
+	pl->changed = ov.changed;
+	/* same layout all through (only copies at equal offsets): copy padding too, one op
+	 * (not when an upgrade changed the members: a removed member's bytes are no new one's) */
+	int ident = pl->ssize == pl->dsize && n > 0 && !pl->changed;
 	for (uint32_t i = 0; i < n && ident; i++)
 		ident = op_is_copy(&ov.v[i]) && ov.v[i].soff == ov.v[i].doff;
 	if (ident) {
@@ -468,6 +532,9 @@ static int map_inner(struct hop_xlate *x, uint32_t ft, uint32_t tt, uint64_t off
 			if (!hit)
 				break;
 			const struct hop_member *tm = hop__index_member(T, tt, hit->name);
+			const char *nw;
+			if (!tm && (nw = hop__hint_renamed_new(x->tl->hints, tty->name, hit->name))) /* upgrades */
+				tm = hop__index_member(T, tt, nw);
 			if (!tm)
 				break;
 			acc += tm->offset;
@@ -555,6 +622,17 @@ static int park(struct hop_xlate *x, uint8_t *slot, uint64_t value, uint32_t pt,
 
 static uint32_t our_func(struct hop_xlate *x, const char *name);
 
+/* Our global for the origin's global `name`: same name, or the one our
+ * HOP_GLOBAL_RENAMED hint says was called so (upgrades). */
+static uint32_t our_var(struct hop_xlate *x, const char *name)
+{
+	uint32_t v = hop__lay_var(x->tl, name);
+	const char *nw;
+	if (v == HOP_NONE && (nw = hop__hint_global_new(x->tl->hints, name)))
+		v = hop__lay_var(x->tl, nw);
+	return v;
+}
+
 static void set_parent(struct hop_xlate *x, uint32_t id, struct ectx *e, const uint8_t *sp)
 {
 	struct xobj *b = &x->objs[id];
@@ -604,7 +682,7 @@ static int resolve(struct hop_xlate *x, uint64_t p, uint32_t pt, uint64_t *out, 
 	uint64_t a = p - (uint64_t)x->from_bias;
 	if (hop__lay_var_at(x->fl, a, &id, &off)) {
 		const struct hop_var *fv = &x->from->vars[id];
-		uint32_t tv = hop__lay_var(x->tl, fv->name);
+		uint32_t tv = our_var(x, fv->name);
 		if (tv == HOP_NONE)
 			return e ? XFAIL(x, e, sp, HOP_EXLATE, "points to global %s, which this program lacks", fv->name)
 				 : HOP_EXLATE;
@@ -662,6 +740,20 @@ static int do_int(struct hop_xlate *x, const struct xop *op, const uint8_t *sp, 
 	const struct hop_index *F = x->from, *T = x->to;
 	uint64_t u = hop__get_uint(sp, op->ssize, F->big_endian);
 	unsigned sb = op->ssize * 8u, db = op->dsize * 8u;
+	if (op->flags & F_DSIGN) { /* upgrade: signedness changes */
+		if (op->flags & F_SIGNED) {
+			if (sb < 64 && (u >> (sb - 1) & 1))
+				u |= ~0ull << sb;
+			if ((int64_t)u < 0 || (db < 64 && u >> db))
+				return XFAIL(x, e, sp, HOP_ERANGE, "value %lld does not fit an unsigned %u-bit integer here",
+					     (long long)u, db);
+		} else if (u >> (db - 1)) {
+			return XFAIL(x, e, sp, HOP_ERANGE, "value %llu does not fit a signed %u-bit integer here",
+				     (unsigned long long)u, db);
+		}
+		hop__put_uint(dp, op->dsize, T->big_endian, u);
+		return 0;
+	}
 	if (op->flags & F_SIGNED) {
 		if (sb < 64 && (u >> (sb - 1) & 1))
 			u |= ~0ull << sb;
@@ -963,6 +1055,9 @@ void hop__xlate_free(struct hop_xlate *x)
 		free(x->planv[i]);
 	}
 	free(x->planv);
+	for (size_t i = 0; i < x->nobjs; i++)
+		free(x->objs[i].old);
+	free(x->hookv);
 	free(x->objs);
 	free(x->byvar);
 	free(x->fnames);
@@ -1035,9 +1130,18 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 		id = x->byvar[o->var];
 		if (id != HOP_NONE)
 			break;
-		uint32_t tv = hop__lay_var(x->tl, fv->name);
-		if (tv == HOP_NONE)
-			return hop__fail(HOP_EXLATE, "%s: this program has no global of that name", fv->name);
+		uint32_t tv = our_var(x, fv->name);
+		if (tv == HOP_NONE) {
+			/* upgrades: the new version removed this global (hop check reports it); its
+			 * old bytes are kept only for the digest, which the origin computed with it */
+			if ((rc = new_xobj(x, &id)) < 0)
+				return rc;
+			struct xobj *g = &x->objs[id];
+			g->o = *o;
+			g->gone = g->live = 1;
+			x->byvar[o->var] = id;
+			break;
+		}
 		if ((rc = new_xobj(x, &id)) < 0)
 			return rc;
 		struct xobj *xo = &x->objs[id];
@@ -1150,6 +1254,53 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 	return 0;
 }
 
+/* Upgrades: keep the origin's bytes [lo, hi) of an object whose type the
+ * upgrade changed. The digest hashes them as the origin did (our values
+ * lack removed members and hold added ones), and the type's hook reads them. */
+static int keep_old(struct hop_xlate *x, struct xobj *xo, const uint8_t *bytes, uint64_t lo, uint64_t hi)
+{
+	uint64_t b = hi < xo->o.size ? hi : xo->o.size;
+	if (!xo->old) {
+		if (lo != 0)
+			return hop__fail(HOP_EINVAL, "upgrade: a range of object 0x%llx before the object",
+					 (unsigned long long)xo->o.addr);
+		if (!(xo->old = malloc(xo->o.size ? xo->o.size : 1)))
+			return hop__fail(HOP_ENOMEM, "upgrade: out of memory for the old bytes of 0x%llx",
+					 (unsigned long long)xo->o.addr);
+	}
+	if (lo < b)
+		memcpy(xo->old + lo, bytes + lo, b - lo);
+	return 0;
+}
+
+/* Upgrades: the HOP_UPGRADE function of our type tt (or of its elements), or NULL. */
+static const char *hook_of(struct hop_xlate *x, uint32_t tt)
+{
+	const struct hop_index *T = x->to;
+	if (tt >= T->ntypes || !T->nhints)
+		return NULL;
+	if (T->types[tt].kind == HOP_KIND_ARRAY && T->types[tt].target < T->ntypes)
+		tt = T->types[tt].target;
+	return hop__hint_upgrade(x->tl->hints, T->types[tt].name);
+}
+
+static int queue_hook(struct hop_xlate *x, uint32_t id)
+{
+	if (x->objs[id].hookq)
+		return 0;
+	if (x->nhook == x->hookcap) {
+		size_t cap = x->hookcap ? x->hookcap * 2 : 64;
+		uint32_t *v = realloc(x->hookv, sizeof(*v) * cap);
+		if (!v)
+			return hop__fail(HOP_ENOMEM, "translate: out of memory");
+		x->hookv = v;
+		x->hookcap = cap;
+	}
+	x->hookv[x->nhook++] = id;
+	x->objs[id].hookq = 1;
+	return 0;
+}
+
 static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uint64_t lo, uint64_t hi)
 {
 	struct xobj *xo = &x->objs[id];
@@ -1159,6 +1310,8 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 	xo->hashed = 0;
 	if (xo->o.kind == HOP_OBJ_LITERAL)
 		return 0;
+	if (xo->gone) /* upgrades: a removed global */
+		return keep_old(x, xo, bytes, lo, hi);
 	if (xo->tt == HOP_NONE) { /* raw bytes */
 		uint64_t a = lo, b = hi < xo->o.size ? hi : xo->o.size;
 		if (a < b)
@@ -1170,6 +1323,20 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 		char msg[512], pb[512];
 		snprintf(msg, sizeof(msg), "%s", hop_last_error());
 		return hop__fail(rc, "%s: %s", xpath(x, id, 0, pb, sizeof(pb)), msg);
+	}
+	int upgraded = pl->changed;
+	if (!upgraded && xo->fam_n) {
+		const struct hop_member *ffam = hop__lay_fam(x->fl, xo->o.type), *tfam = hop__lay_fam(x->tl, xo->tt);
+		struct plan *fp;
+		if ((rc = get_plan(x, F->types[ffam->type].target, T->types[tfam->type].target, &fp)) < 0)
+			return rc;
+		upgraded = fp->changed;
+	}
+	if (upgraded) {
+		if ((rc = keep_old(x, xo, bytes, lo, hi)) < 0)
+			return rc;
+		if (hook_of(x, xo->tt) && (rc = queue_hook(x, id)) < 0)
+			return rc;
 	}
 	uint64_t es = pl->ssize, n = xo->o.count;
 	/* elements wholly inside the window run unwindowed (op-major when flat);
@@ -1245,6 +1412,8 @@ int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr)
 		x->heap.release(x->heap.ctx, xo->dst);
 	xo->live = 0;
 	xo->dst = NULL;
+	free(xo->old);
+	xo->old = NULL;
 	hop__amap_del(&x->byaddr, origin_addr);
 	if (xo->o.kind == HOP_OBJ_BLOCK && hop__amap_get(&x->byend, origin_addr + xo->o.size) == id)
 		hop__amap_del(&x->byend, origin_addr + xo->o.size);
@@ -1277,7 +1446,9 @@ static int sort_blocks(struct hop_xlate *x)
 	return 0;
 }
 
-int hop__xlate_finish(struct hop_xlate *x)
+static int run_hooks(struct hop_xlate *x);
+
+static int finish_parks(struct hop_xlate *x)
 {
 	int rc;
 	if (!x->parks_live)
@@ -1326,6 +1497,66 @@ int hop__xlate_finish(struct hop_xlate *x)
 	}
 	x->nparks = 0;
 	hop__amap_free(&x->parkslot);
+	return 0;
+}
+
+int hop__xlate_finish(struct hop_xlate *x)
+{
+	int rc = finish_parks(x);
+	if (rc < 0)
+		return rc;
+	return run_hooks(x);
+}
+
+/* ---- upgrade hooks ------------------------------------------------------------------------------------------------- */
+typedef int (*hop_upgrade_fn)(void *new_obj, const struct hop_old *old);
+
+/* Call the HOP_UPGRADE function of each queued object's type once per
+ * element, now that its pointers are resolved, with the origin's bytes. An
+ * object changed again later is queued again, so the hook sees the last
+ * values. The hook is the program's code: what it allocates is the
+ * program's, not the runtime's. */
+static int run_hooks(struct hop_xlate *x)
+{
+	const struct hop_index *F = x->from, *T = x->to;
+	for (size_t k = 0; k < x->nhook; k++) {
+		uint32_t id = x->hookv[k];
+		struct xobj *xo = &x->objs[id];
+		xo->hookq = 0;
+		if (!xo->live || xo->gone || !xo->old || !xo->dst)
+			continue;
+		const char *name = hook_of(x, xo->tt);
+		uint32_t f = name ? our_func(x, name) : HOP_NONE;
+		if (f == HOP_NONE) {
+			char pb[512];
+			x->nhook = 0;
+			return hop__fail(HOP_EHINT, "%s: HOP_UPGRADE(%s, %s) names no function of this program",
+					 xpath(x, id, 0, pb, sizeof(pb)), tname(T, xo->tt), name ? name : "?");
+		}
+		hop_upgrade_fn fn = (hop_upgrade_fn)(uintptr_t)(T->funcs[f].address + (uint64_t)x->to_bias);
+		/* elements: a block of count elements, or a global array of them */
+		uint32_t ft = xo->o.type, tt = xo->tt;
+		uint64_t n = xo->o.kind == HOP_OBJ_BLOCK ? xo->o.count : 1;
+		if (T->types[tt].kind == HOP_KIND_ARRAY && ft < F->ntypes && F->types[ft].kind == HOP_KIND_ARRAY) {
+			n *= F->types[ft].count;
+			ft = F->types[ft].target;
+			tt = T->types[tt].target;
+		}
+		uint64_t fes = F->types[ft].size, tes = T->types[tt].size;
+		for (uint64_t i = 0; i < n; i++) {
+			struct hop_old old = { F, ft, xo->old + i * fes, xo->o.size - i * fes };
+			int prev = hop__heap_runtime_thread(0);
+			int r = fn(xo->dst + i * tes, &old);
+			hop__heap_runtime_thread(prev);
+			if (r < 0) {
+				char pb[512];
+				x->nhook = 0;
+				return hop__fail(HOP_EXLATE, "%s: the upgrade hook %s() refused this object (returned %d)",
+						 xpath(x, id, i * fes, pb, sizeof(pb)), name, r);
+			}
+		}
+	}
+	x->nhook = 0;
 	return 0;
 }
 
@@ -1383,7 +1614,9 @@ static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
 	}
 	uint64_t a = q - (uint64_t)x->to_bias;
 	if (hop__lay_var_at(x->tl, a, &id, &off)) {
-		hop__digest_ident_global(h, T->vars[id].name);
+		const char *old = hop__lay_var(x->fl, T->vars[id].name) == HOP_NONE && T->nhints
+					  ? hop__hint_global_old(x->tl->hints, T->vars[id].name) : NULL;
+		hop__digest_ident_global(h, old ? old : T->vars[id].name); /* upgrades: renamed global */
 		hop__digest_logical(T, T->vars[id].type, 1, off, h);
 		return;
 	}
@@ -1410,6 +1643,56 @@ static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
 	hop__b2s_update(h, b, 9);
 }
 
+/* Upgrades: a pointer inside an object's kept origin bytes, normalised as
+ * the origin's scan does (scan.c norm_ptr), through what we received. */
+static void norm_old(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
+{
+	struct hop_xlate *x = ((struct dctx *)ctx)->x;
+	const struct hop_index *F = x->from;
+	uint8_t b[9];
+	uint32_t id;
+	uint64_t off;
+	if (p == 0) {
+		hop__b2s_update(h, "N", 1);
+		return;
+	}
+	id = hop__amap_get(&x->byaddr, p);
+	if (id != HOP_NONE && x->objs[id].o.kind == HOP_OBJ_LITERAL) {
+		hop__b2s_update(h, "S", 1);
+		hop__b2s_update(h, x->objs[id].dst, x->objs[id].o.size);
+		return;
+	}
+	if (id != HOP_NONE) {
+		uint32_t a = hop__amap_get(&x->byend, p);
+		if (a != HOP_NONE && a != id && x->objs[a].live &&
+		    hop__prefer_end(F, x->objs[a].o.type, 1, x->objs[id].o.type, pt))
+			id = a;
+	}
+	if (id != HOP_NONE || find_block(x, p, &id)) {
+		const struct xobj *o = &x->objs[id];
+		b[0] = 'B';
+		hop__put_uint(b + 1, 8, 0, o->o.addr);
+		hop__b2s_update(h, b, 9);
+		hop__digest_logical(F, o->o.type, o->o.count, p - o->o.addr, h);
+		return;
+	}
+	uint64_t a = p - (uint64_t)x->from_bias;
+	if (hop__lay_var_at(x->fl, a, &id, &off)) {
+		hop__digest_ident_global(h, F->vars[id].name);
+		hop__digest_logical(F, F->vars[id].type, 1, off, h);
+		return;
+	}
+	const struct hop_func *f = hop__index_func_at(F, a);
+	if (f) {
+		hop__b2s_update(h, "P", 1);
+		hop__b2s_update(h, f->name, strlen(f->name) + 1);
+		return;
+	}
+	b[0] = 'U';
+	hop__put_uint(b + 1, 8, 0, p);
+	hop__b2s_update(h, b, 9);
+}
+
 int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[32])
 {
 	uint64_t sum[4] = { 0, 0, 0, 0 };
@@ -1429,6 +1712,20 @@ int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[32])
 		/* hashes depend on where pointers lead, which later objects change: no caching here */
 		struct hop_b2s h;
 		hop__b2s_init(&h);
+		if (o->old) {
+			/* upgrades: this object's type changed, so our values cannot hash like the
+			 * origin's; hash the origin's bytes we kept, as the origin did */
+			if (!x->dsorted_ok && (rc = sort_blocks(x)) < 0)
+				break;
+			if (o->o.kind == HOP_OBJ_GLOBAL)
+				hop__digest_ident_global(&h, x->from->vars[o->o.var].name);
+			else
+				hop__digest_ident_block(&h, o->o.addr, o->o.count, o->fam_n, tname(x->from, o->o.type));
+			rc = hop__digest_values(x->fl, o->o.type, o->o.count, o->fam_n, o->old, norm_old, &c, &h);
+			hop__b2s_final(&h, o->hash);
+			hop__digest_add(sum, o->hash);
+			continue;
+		}
 		if (o->o.kind == HOP_OBJ_GLOBAL)
 			hop__digest_ident_global(&h, x->from->vars[o->o.var].name);
 		else

@@ -206,7 +206,8 @@ static int compare_struct(struct hop_compat *c, const struct hop_index *F, uint3
 			fl |= cv_flags(cv);
 		if (!fl)
 			continue;
-		if (!(it = add(c, HOP_CK_MEMBER, fl, tty->name, tm->name, old)))
+		/* names from the indexes, which outlive the hints */
+		if (!(it = add(c, HOP_CK_MEMBER, fl, tty->name, tm->name, old ? fm->name : NULL)))
 			goto nomem;
 		if (fl & HOP_CK_REFUSED)
 			snprintf(it->detail, sizeof(it->detail), "%s -> %s: add HOP_UPGRADE(%s, fn) to convert it",
@@ -343,9 +344,10 @@ int hop__compat_new(const struct hop_index *F, const struct hop_index *T, struct
 		unsigned fl_ = (old ? HOP_CK_RENAMED : 0) | (cv == HOP_CV_INCOMPAT ? HOP_CK_REFUSED : cv_flags(cv));
 		if (!fl_)
 			continue;
-		if (!(it = add(c, HOP_CK_GLOBAL, fl_, NULL, tv->name, old)))
+		if (!(it = add(c, HOP_CK_GLOBAL, fl_, NULL, tv->name, old ? F->vars[fv].name : NULL)))
 			goto nomem;
-		snprintf(it->detail, sizeof(it->detail), "%s -> %s%s", tn(F, F->vars[fv].type), tn(T, tv->type),
+		if (fl_ != HOP_CK_RENAMED)
+			snprintf(it->detail, sizeof(it->detail), "%s -> %s%s", tn(F, F->vars[fv].type), tn(T, tv->type),
 			 cv == HOP_CV_INCOMPAT ? ": incompatible type change (a global has no upgrade hook; "
 						 "rename the new one to start it afresh)"
 			 : cv == HOP_CV_NARROWED || cv == HOP_CV_SIGN ? ", value must fit" : "");
@@ -370,9 +372,13 @@ int hop__compat_new(const struct hop_index *F, const struct hop_index *T, struct
 			continue;
 		const char *nw = hop__hint_point_new(h, p);
 		struct hop_compat_item *it;
+		for (uint32_t j = 0; nw && j < T->npoints; j++)
+			if (!strcmp(T->points[j].name, nw))
+				nw = T->points[j].name; /* the index's copy outlives the hints */
 		if (nw && has_point(T, nw)) {
 			if (!(it = add(c, HOP_CK_POINT, HOP_CK_RENAMED, NULL, nw, p)))
 				goto nomem;
+			snprintf(it->detail, sizeof(it->detail), "an origin parked at %s resumes after %s", p, nw);
 			continue;
 		}
 		if (!(it = add(c, HOP_CK_POINT, HOP_CK_REMOVED | HOP_CK_REFUSED, NULL, p, NULL)))

@@ -14,6 +14,7 @@ static const struct verb {
 	{ "index", cmd_index, "index [--json] EXE                            print the index of an executable" },
 	{ "receive", cmd_receive, "receive --listen [ADDR:]PORT --token-file F -- CMD [ARGS]   receive a migration, run CMD" },
 	{ "migrate", cmd_migrate, "migrate --to ADDR:PORT --token-file F [--json] [--max-downtime MS] PID   move a process" },
+	{ "check", cmd_check, "check [--all] OLD NEW                         what an upgrade OLD -> NEW does; exit 0 if it can succeed" },
 	{ "status", cmd_status, "status PID                                    what a process's hop runtime is doing" },
 };
 

@@ -17,6 +17,7 @@ int cmd_index(int argc, char **argv);
 int cmd_receive(int argc, char **argv);
 int cmd_migrate(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* ---- targets ---- */
 struct tool_target {

@@ -463,9 +463,10 @@ int hop__compat_check(const struct hop_index *from, const struct hop_index *to, 
 		const struct hop_compat_item *it = &c->items[i];
 		if (!(it->flags & HOP_CK_REFUSED))
 			continue;
-		int w = snprintf(msg + n, sizeof(msg) - n, "%s%s%s%s%s (%s)", shown ? "; " : "",
+		int w = snprintf(msg + n, sizeof(msg) - n, "%s%s%s%s%s%s (%s)", shown ? "; " : "",
 				 it->what == HOP_CK_POINT ? "HOP_POINT(" : it->what == HOP_CK_GLOBAL ? "global " : "",
-				 it->scope ? it->scope : "", it->scope ? "." : "", it->name, it->detail);
+				 it->scope ? it->scope : "", it->scope ? "." : "", it->name,
+				 it->what == HOP_CK_POINT ? ")" : "", it->detail);
 		if (w > 0 && (size_t)w < sizeof(msg) - n)
 			n += (size_t)w;
 		shown++;

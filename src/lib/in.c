@@ -28,6 +28,7 @@
 #include "err.h"
 #include "fault.h"
 #include "heap.h"
+#include "compat.h"
 #include "index.h"
 #include "wire.h"
 #include "xlate.h"
@@ -151,6 +152,12 @@ static int i_index(struct in *in)
 	in->heap.alloc = in_alloc;
 	if ((rc = hop__xlate_new(in->from, in->from_bias, in->to, in->to_bias, &in->heap, &in->x)) < 0)
 		return rc;
+	/* another version of the program (an upgrade): refuse now, before the
+	 * origin freezes, what `hop check` would refuse (compat.c) */
+	if ((rc = hop__compat_check(in->from, in->to, in->point)) < 0) {
+		hop__send_error(&in->c, rc, hop_last_error());
+		return rc;
+	}
 	return hop__frame_send(&in->c, HOP_F_INDEX_OK, 0, NULL, 0);
 }
 

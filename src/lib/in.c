@@ -72,7 +72,7 @@ struct in {
 	const struct hop_index *to;
 	intptr_t to_bias;
 	struct hop_index *from;
-	intptr_t from_bias;
+	int64_t from_bias;  /* a 64-bit origin's bias does not fit a 32-bit intptr_t */
 	struct hop_xlate *x;
 	struct hop_heap_ops heap;
 	uintptr_t *startup; /* blocks of our own start-up */
@@ -86,7 +86,14 @@ struct in {
 	int phase;
 	uint64_t decl_recs, decl_bytes, got_recs, got_bytes;
 	uint64_t objects, failures;
+	/* objects a RANGE update failed for while the origin ran: the origin sends
+	 * them whole next time (listed in PHASE_ACK) */
+	uint64_t *nack;
+	size_t nnack, capnack;
+	int nack_all;     /* too many to list: the origin resends everything */
 };
+
+#define NACK_MAX (1u << 20)
 
 /* ---- heap for translated blocks: the real one, with the "oom" fault point --------- */
 static void *in_alloc(void *ctx, size_t n)
@@ -143,7 +150,7 @@ static int i_index(struct in *in)
 		return rc;
 	if (f.len < 8)
 		return hop__fail(HOP_EPROTO, "INDEX: %u bytes", f.len);
-	in->from_bias = (intptr_t)(int64_t)hop__get64(f.payload);
+	in->from_bias = (int64_t)hop__get64(f.payload);
 	if ((rc = hop__index_decode(f.payload + 8, f.len - 8, &in->from)) < 0)
 		return rc;
 	if ((rc = hop__self_index(&in->to, &in->to_bias)) < 0)
@@ -304,8 +311,22 @@ static int rec_data(struct in *in, int kind, struct hop_rd *r)
 	}
 	rc = hop__xlate_range(in->x, &o, off, bytes, len);
 	if (rc < 0 && !in->frozen) {
-		in->failures++; /* the origin will send this object's bytes again */
+		/* a torn value: the object may now be half updated; ask for it whole
+		 * (its page need not be written again, so nothing else would resend it) */
+		in->failures++;
 		rc = 0;
+		if (in->nnack == in->capnack && !in->nack_all) {
+			size_t cap = in->capnack ? in->capnack * 2 : 64;
+			uint64_t *p = cap <= NACK_MAX ? realloc(in->nack, cap * sizeof(*p)) : NULL;
+			if (p) {
+				in->nack = p;
+				in->capnack = cap;
+			} else {
+				in->nack_all = 1;
+			}
+		}
+		if (!in->nack_all)
+			in->nack[in->nnack++] = o.addr;
 	}
 	return rc;
 }
@@ -362,7 +383,7 @@ static int on_phase(struct in *in, const struct hop_frame *f)
 
 static int on_phase_end(struct in *in)
 {
-	uint8_t b[16];
+	uint8_t b[20];
 	if (!in->phase)
 		return hop__fail(HOP_EPROTO, "PHASE_END outside a phase");
 	if (in->got_recs != in->decl_recs || in->got_bytes != in->decl_bytes)
@@ -374,7 +395,20 @@ static int on_phase_end(struct in *in)
 	in->phase = 0;
 	hop__put64(b, in->objects);
 	hop__put64(b + 8, in->failures);
-	return hop__frame_send(&in->c, HOP_F_PHASE_ACK, 0, b, sizeof(b));
+	/* then the objects to resend whole: count u32 (0xffffffff: all), origin addresses u64 */
+	uint8_t *l = NULL;
+	size_t n = in->nack_all ? 0 : in->nnack;
+	hop__put32(b + 16, in->nack_all ? 0xffffffffu : (uint32_t)n);
+	if (n && !(l = malloc(n * 8)))
+		return hop__fail(HOP_ENOMEM, "destination: resend list");
+	for (size_t i = 0; i < n; i++)
+		hop__put64(l + 8 * i, in->nack[i]);
+	struct iovec iov[2] = { { b, sizeof(b) }, { l, n * 8 } };
+	int rc = hop__frame_sendv(&in->c, HOP_F_PHASE_ACK, 0, iov, n ? 2 : 1);
+	free(l);
+	in->nnack = 0;
+	in->nack_all = 0;
+	return rc;
 }
 
 static int on_freeze(struct in *in, const struct hop_frame *f)
@@ -555,6 +589,7 @@ int hop__in_run(int fd, const char *point)
 	hop__index_free(in.from);
 	free(in.startup);
 	free(in.held);
+	free(in.nack);
 	fprintf(stderr, "hop: resumed at HOP_POINT(%s), migration %u\n", point, in.origin_resumed + 1);
 	return (int)in.origin_resumed + 1;
 

@@ -98,6 +98,7 @@ struct out {
 	uint32_t round;
 	int provisional;     /* rescans that failed while running */
 	int frozen_bulk;     /* no bulk while running: everything goes at the freeze */
+	int need_full;       /* the heap log overflowed: the final phase scans the frozen state whole */
 };
 
 static void report(struct out *o, int phase, uint64_t dirty_bytes, uint64_t dirty_rate)
@@ -318,6 +319,40 @@ static int plan_obj(struct out *o, size_t id, int send, uint64_t *recs, uint64_t
 	return 0;
 }
 
+/* PHASE_ACK: objects translated u64, provisional failures u64, then the
+ * objects a RANGE update failed for (count u32, 0xffffffff = all; origin
+ * addresses u64): they go whole next time, since their pages need not be
+ * written again. */
+#define ACK_MAX (20 + 8u * (1u << 20))
+static int on_ack(struct out *o, const struct hop_frame *f)
+{
+	struct hop_rd r;
+	hop__rd_init(&r, f->payload, f->len);
+	hop__rd64(&r);
+	hop__rd64(&r);
+	uint32_t n = hop__rd32(&r);
+	if (r.bad || (n != 0xffffffffu && hop__rd_left(&r) != (size_t)n * 8))
+		return hop__fail(HOP_EPROTO, "PHASE_ACK: malformed");
+	int rc;
+	if (n && (rc = grow_sent(o)) < 0)
+		return rc;
+	if (n == 0xffffffffu) {
+		for (size_t i = 0; i < o->nsent; i++) {
+			o->sent[i].full = 0;
+			hop__scan_mark(o->scan, i);
+		}
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		long id = hop__scan_find(o->scan, hop__rd64(&r));
+		if (id < 0 || (size_t)id >= o->nsent)
+			continue; /* dropped since */
+		o->sent[id].full = 0;
+		hop__scan_mark(o->scan, (size_t)id);
+	}
+	return 0;
+}
+
 /* One phase: PHASE (declared totals), DATA..., PHASE_END; wait PHASE_ACK.
  * ids == NULL: every object. */
 static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
@@ -357,7 +392,7 @@ static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
 		return rc;
 	if (kind == PH_FINAL)
 		return 0; /* o_digest computes our digest while the destination computes its own */
-	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, 16)) < 0)
+	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, ACK_MAX)) < 0 || (rc = on_ack(o, &f)) < 0)
 		return rc;
 	uint64_t dt = hop__now_us() - t;
 	o->round_bytes = bytes;
@@ -423,11 +458,16 @@ static int delta(struct out *o, int frozen, size_t **ids, size_t *n, uint64_t *d
 	uint64_t t = hop__now_us();
 
 	o->ndirty = 0;
-	if (hop__heap_log_take(freed, o, &overflow) < 0)
-		overflow = 1;
+	/* dirty pages first, frees second: every free that came before a write
+	 * this collect reports is then known, so a block freed and reused for
+	 * another type is dropped from the scan before its new pointers are read */
 	long pages = hop__track_collect(add_range, o);
 	if (pages < 0)
 		return (int)pages;
+	if (hop__heap_log_take(freed, o, &overflow) < 0)
+		overflow = 1;
+	if (overflow) /* frees were lost: the scan may hold blocks that are gone; settle it at the freeze */
+		o->need_full = 1;
 	if (o->hard || overflow) { /* everything counts as written */
 		o->ndirty = 0;
 		for (size_t i = 0; i < hop__track_nranges(); i++) {
@@ -521,8 +561,8 @@ static uint64_t estimate(struct out *o, uint64_t bytes)
 static int o_rounds(struct out *o)
 {
 	uint64_t budget = o->p->max_bytes ? o->p->max_bytes : 4 * o->bulk_bytes + (64u << 20);
-	uint64_t spent = 0, last = hop__now_us();
-	int rc;
+	uint64_t spent = 0, last = hop__now_us(), least = UINT64_MAX;
+	int rc, stuck = 0;
 
 	if (o->frozen_bulk)
 		return 0;
@@ -542,14 +582,24 @@ static int o_rounds(struct out *o)
 		report(o, HOP_PH_ROUNDS, dirty, rate);
 		if (o->est_pause_us <= o->p->max_downtime_us && !o->npending && !o->hard)
 			return 0;
-		if (o->round >= o->p->max_rounds || spent >= budget) {
+		/* not converging: three rounds in a row of over 1 MiB that do not
+		 * shrink the delta below 90% of the smallest so far (the program
+		 * writes as fast as we send); more rounds would only spend the budget */
+		if (o->round_bytes >= (1u << 20) && least != UINT64_MAX && o->round_bytes >= least / 10 * 9)
+			stuck++;
+		else
+			stuck = 0;
+		if (o->round_bytes < least)
+			least = o->round_bytes;
+		if (o->round >= o->p->max_rounds || spent >= budget || (stuck >= 3 && !o->hard)) {
 			if (o->hard && !(o->p->flags & HOP_MIG_BUDGET_ABORT))
 				return 0; /* forced worst case: the rounds were the point */
 			if (o->p->flags & HOP_MIG_BUDGET_ABORT)
 				return hop__fail(HOP_EABORTED,
-						 "budget spent (%u rounds, %llu bytes) and the estimated pause %llu us "
+						 "%s (%u rounds, %llu bytes) and the estimated pause %llu us "
 						 "still exceeds %u us",
-						 o->round, (unsigned long long)spent, (unsigned long long)o->est_pause_us,
+						 stuck >= 3 ? "the delta stopped shrinking" : "budget spent", o->round,
+						 (unsigned long long)spent, (unsigned long long)o->est_pause_us,
 						 o->p->max_downtime_us);
 			o->res->forced = 1;
 			return 0;
@@ -586,7 +636,8 @@ static int final_full(struct out *o)
 	if ((rc = hop__scan_new(o->idx, o->bias, NULL, &o->scan)) < 0 || (rc = hop__scan_all(o->scan)) < 0)
 		goto out;
 	hop__scan_take_changed(o->scan, &ids);
-	o->ndrops = 0;
+	/* o->drops keeps the blocks freed since the last phase: the old scan
+	 * forgot them already, so the comparison below would not find them */
 	if (old) {
 		size_t n = hop__scan_count(o->scan);
 		addrs = malloc((n ? n : 1) * sizeof(*addrs));
@@ -638,6 +689,11 @@ static int o_final(struct out *o)
 	o->round++;
 	if (o->frozen_bulk)
 		return final_full(o);
+	if (o->need_full) {
+		hop__heap_log_take(freed, o, NULL);
+		fprintf(stderr, "hop: the heap's alloc/free log overflowed during the rounds; scanning the frozen state whole\n");
+		return final_full(o);
+	}
 	if ((rc = delta(o, 1, &ids, &n, &dirty)) == 0)
 		return send_phase(o, PH_FINAL, ids, n);
 	if (rc == HOP_ENOMEM || rc == HOP_ESYS)
@@ -657,7 +713,7 @@ static int o_digest(struct out *o)
 		return rc;
 	if (hop__fault("digest"))
 		d[0] ^= 0x5a;
-	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, 16)) < 0) /* of the final phase */
+	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, ACK_MAX)) < 0) /* of the final phase */
 		return rc;
 	if ((rc = hop__frame_send(&o->c, HOP_F_DIGEST, 0, d, 32)) < 0)
 		return rc;

@@ -57,9 +57,12 @@ const struct hop_heap_ops hop__real_heap = { real_find, real_alloc, real_release
 /* ---- objects ------------------------------------------------------------------------- */
 enum { ST_UNTYPED = 0, ST_RAW = 1, ST_TYPED = 2 };
 
+/* A typed pointer that gave a block its type: pointee type, offset in the
+ * block, and the slot it was read from (object, offset), so that a reach read
+ * from memory the program has changed since can be recognised and dropped. */
 struct reach {
-	uint32_t type;
-	uint64_t off;
+	uint32_t type, from;
+	uint64_t off, foff;
 };
 
 struct sobj {
@@ -253,6 +256,52 @@ static uint32_t complete(struct hop_scan *s, uint32_t t)
 	return c != HOP_NONE && idx->types[c].size ? c : HOP_NONE;
 }
 
+static int add_reach(struct hop_scan *s, uint32_t b, uint32_t pt, uint64_t off, uint32_t from, uint64_t foff);
+
+/* Does the slot a reach was read from still hold that pointer? Not when its
+ * object is gone or the slot now holds another value: the reach was read
+ * while the program changed that memory (or before it freed and reused the
+ * block), and must not type the block any more. */
+static int reach_holds(struct hop_scan *s, const struct sobj *o, const struct reach *r)
+{
+	const struct hop_index *idx = s->idx;
+	if (r->from >= s->nobjs)
+		return 1; /* not from a slot (cannot be re-read): keep */
+	const struct sobj *src = &s->objs[r->from];
+	if (src->dead || r->foff > src->o.size || src->o.size - r->foff < idx->pointer_size)
+		return 0;
+	uint64_t p = hop__get_uint((const uint8_t *)(uintptr_t)(src->o.addr + r->foff), idx->pointer_size,
+				   idx->big_endian);
+	return p == o->o.addr + r->off;
+}
+
+/* Block b is reached as a type incompatible with its reaches: drop the
+ * reaches whose slots no longer hold them and type the block again from the
+ * rest. 1 if any was dropped (the caller tries again), 0 if all hold. */
+static int prune_reaches(struct hop_scan *s, uint32_t b, int *rc)
+{
+	struct sobj *o = &s->objs[b];
+	uint32_t keep = 0, n = o->nreach;
+	*rc = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (reach_holds(s, o, &o->reaches[i]))
+			o->reaches[keep++] = o->reaches[i];
+	if (keep == n)
+		return 0;
+	struct reach *old = o->reaches;
+	o->reaches = NULL;
+	o->nreach = 0;
+	o->state = ST_UNTYPED;
+	o->o.type = HOP_NONE;
+	o->o.count = 0;
+	s->all_stale = 1; /* pointers into it get other logical paths */
+	for (uint32_t i = 0; i < keep && *rc == 0; i++)
+		*rc = add_reach(s, b, old[i].type, old[i].off, old[i].from, old[i].foff);
+	free(old);
+	mark_changed(s, b); /* sent again whole: its type changed */
+	return 1;
+}
+
 static int add_reach(struct hop_scan *s, uint32_t b, uint32_t pt, uint64_t off, uint32_t from, uint64_t foff)
 {
 	const struct hop_index *idx = s->idx;
@@ -289,6 +338,9 @@ static int add_reach(struct hop_scan *s, uint32_t b, uint32_t pt, uint64_t off, 
 		int ok = off % ps == 0 || hop__is_sub(idx, pt, off % ps, pt);
 		for (uint32_t i = 0; i < o->nreach && ok; i++)
 			ok = hop__is_sub(idx, pt, o->reaches[i].off % ps, o->reaches[i].type);
+		int rc;
+		if (!ok && prune_reaches(s, b, &rc))
+			return rc < 0 ? rc : add_reach(s, b, pt, off, from, foff);
 		if (!ok) {
 			path(s, o->parent, o->poff, p1, sizeof(p1));
 			path(s, from, foff, p2, sizeof(p2));
@@ -307,7 +359,7 @@ static int add_reach(struct hop_scan *s, uint32_t b, uint32_t pt, uint64_t off, 
 	if (!r)
 		return hop__fail(HOP_ENOMEM, "scan: out of memory");
 	o->reaches = r;
-	r[o->nreach++] = (struct reach){ pt, off };
+	r[o->nreach++] = (struct reach){ pt, from, off, foff };
 	if (o->state == ST_TYPED)
 		s->all_stale = 1; /* pointers into it now have other logical paths */
 	o->state = ST_TYPED;
@@ -833,6 +885,23 @@ size_t hop__scan_count(const struct hop_scan *s)
 const struct hop_obj *hop__scan_obj(const struct hop_scan *s, size_t i)
 {
 	return i < s->nobjs && !s->objs[i].dead ? &s->objs[i].o : NULL;
+}
+
+long hop__scan_find(const struct hop_scan *s, uint64_t addr)
+{
+	uint32_t id = hop__amap_get(&s->byaddr, addr);
+	if (id != HOP_NONE && !s->objs[id].dead)
+		return id;
+	for (size_t i = 0; i < s->nobjs; i++) /* globals are few, and this is rare */
+		if (s->objs[i].o.kind == HOP_OBJ_GLOBAL && s->objs[i].o.addr == addr)
+			return (long)i;
+	return -1;
+}
+
+void hop__scan_mark(struct hop_scan *s, size_t id)
+{
+	if (id < s->nobjs && !s->objs[id].dead)
+		mark_changed(s, (uint32_t)id);
 }
 
 size_t hop__scan_take_changed(struct hop_scan *s, size_t **ids)

@@ -76,6 +76,10 @@ int hop__scan_drop(struct hop_scan *s, uint64_t addr);
 /* The objects found, in a stable order (new ones appended). */
 size_t hop__scan_count(const struct hop_scan *s);
 const struct hop_obj *hop__scan_obj(const struct hop_scan *s, size_t i);
+/* The live object starting at origin address addr, or -1. */
+long hop__scan_find(const struct hop_scan *s, uint64_t addr);
+/* Mark object id changed (the destination asks for it whole again). */
+void hop__scan_mark(struct hop_scan *s, size_t id);
 /* Objects marked changed since the last call (ids into hop__scan_obj), cleared. */
 size_t hop__scan_take_changed(struct hop_scan *s, size_t **ids);
 /* Layout-independent digest of the origin's reachable state. */

@@ -71,6 +71,7 @@ mt_origin() {
 	MT_N=$((MT_N + 1))
 	OOUT=$MT_DIR/origin$MT_N.out
 	OERR=$MT_DIR/origin$MT_N.err
+	rm -f "$OOUT" "$OERR" # a case run in a subshell restarts MT_N: never read an old file
 	env "$@" $(mt_qemu "$t") "$prog" >"$OOUT" 2>"$OERR" &
 	OPID=$!
 	MT_PIDS+=("$OPID")
@@ -88,6 +89,7 @@ mt_migrate() {
 	DOUT=$MT_DIR/dest$MT_N.out
 	DERR=$MT_DIR/dest$MT_N.err
 	local pf=$MT_DIR/port$MT_N dp=$MT_DIR/dpid$MT_N
+	rm -f "$pf" "$dp" "$DOUT" "$DERR" # a case run in a subshell restarts MT_N: never read an old file
 	env "${denv[@]}" hop receive --listen 127.0.0.1:0 --port-file "$pf" --pid-file "$dp" \
 		--token-file "$MT_DIR/token" -- $(mt_qemu "$t") "$prog" >"$DOUT" 2>"$DERR" &
 	RPID=$!

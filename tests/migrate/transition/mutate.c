@@ -38,7 +38,8 @@ size_t text_len;
 mix_fn mixers[4];
 mix_fn current;
 unsigned long steps;
-unsigned long acc, acc_steps; /* acc = fold of current(steps) */
+unsigned long acc, acc_steps; /* acc = fold of current(steps), kept below 2^32: a 32-bit
+				* destination has a 32-bit long and refuses what does not fit */
 
 static unsigned val_of(unsigned key) { return key * 40503u + 17; }
 
@@ -84,12 +85,12 @@ static void step(void)
 	tab_insert((unsigned)steps);
 
 	struct node *n = malloc(sizeof(*n));
-	n->v = (long)(steps * 3);
+	n->v = (long)(steps * 3 % 100000); /* the sum stays below 2^31 (32-bit long) */
 	n->next = list;
 	list = n;
 	list_len++;
 	list_sum += n->v;
-	if (steps % 3 == 0) {
+	if (steps % 3 == 0 || list_len > 5000) {
 		struct node *h = list;
 		list = h->next;
 		list_len--;
@@ -107,7 +108,7 @@ static void step(void)
 	text[++text_len] = '\0';
 
 	current = mixers[steps % 4];
-	acc += current((unsigned)steps);
+	acc = (acc + current((unsigned)steps)) & 0xffffffffUL;
 }
 
 static void check(void)
@@ -134,7 +135,7 @@ static void check(void)
 	/* acc is a fold over all steps: recompute from scratch */
 	unsigned long a = acc_steps ? 0 : 0;
 	for (unsigned long s = 1; s <= steps; s++)
-		a += mixers[s % 4]((unsigned)s);
+		a = (a + mixers[s % 4]((unsigned)s)) & 0xffffffffUL;
 	MT_CHECK(a == acc, "acc %lu, recomputed %lu", acc, a);
 }
 

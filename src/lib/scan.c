@@ -815,6 +815,23 @@ void hop__scan_free(struct hop_scan *s)
 	free(s);
 }
 
+/* Is the global at index address a in read-only memory: a section without
+ * write permission (.rodata: `static const` tables and strings), or
+ * .data.rel.ro (writable in the file, read-only once relocated)? Such a
+ * global is the same in both builds and is never sent: writing it on the
+ * destination would fault. Pointers into it still translate (var + offset). */
+static int readonly_global(const struct hop_index *idx, uint64_t a)
+{
+	for (uint32_t i = 0; i < idx->nsections; i++) {
+		const struct hop_section *sec = &idx->sections[i];
+		if (a < sec->address || a - sec->address >= sec->size || !strncmp(sec->name, ".tdata", 6) ||
+		    !strncmp(sec->name, ".tbss", 5))
+			continue; /* thread-local templates overlap other sections' addresses */
+		return !(sec->flags & HOP_SF_WRITE) || !strcmp(sec->name, ".data.rel.ro");
+	}
+	return 0;
+}
+
 int hop__scan_all(struct hop_scan *s)
 {
 	const struct hop_index *idx = s->idx;
@@ -826,6 +843,8 @@ int hop__scan_all(struct hop_scan *s)
 		const struct hop_var *var = &idx->vars[v];
 		if (!var->size || !idx->types[var->type].size)
 			continue; /* a declaration without storage here */
+		if (readonly_global(idx, var->address))
+			continue;
 		struct hop_obj o = { HOP_OBJ_GLOBAL, v, var->address + (uint64_t)s->bias, var->size, var->type, 1 };
 		uint32_t id;
 		if ((rc = new_obj(s, &o, HOP_NONE, 0, &id)) < 0 || (rc = push(s, id)) < 0)

@@ -22,7 +22,11 @@ mkdir -p "$B"
 pids=()
 
 say() { printf '\033[1m== %s\033[0m\n' "$*"; }
-die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+die() {
+	printf 'demo: %s\n' "$*" >&2
+	for f in "$W"/*.log "$W"/*.err; do [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done >&2
+	exit 1
+}
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	sleep 0.2
@@ -41,18 +45,18 @@ S390="qemu-s390x -L /usr/s390x-linux-gnu"
 . tests/world/netns.sh
 if world_up; then
 	A=$W_OIP B_IP=$W_DIP
-	inA() { ip netns exec "$W_O" "$@"; }
-	inB() { ip netns exec "$W_D" "$@"; }
+	# `ip netns exec` execs its command, so "ip netns exec NS cmd &" gives
+	# cmd's own PID in $! (a shell function in the background would not)
 	inC() { ip netns exec "$W_C" "$@"; }
 	say "machines: A = namespace $W_O ($A, x86_64), B = namespace $W_D ($B_IP, s390x under qemu); clients in $W_C"
 else
 	die "network namespaces are needed (run as root with iproute2)"
 fi
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/token"
+(umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/token")
 mkdir -p "$W/data"
 
 # ---- start kvd on A and load it ---------------------------------------------------------
-inA "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no >"$W/kvd-a.log" 2>&1 &
+ip netns exec "$W_O" "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no >"$W/kvd-a.log" 2>&1 &
 KVD=$!
 pids+=($KVD)
 for i in $(seq 50); do inC redis-cli -h "$A" -p $PORT PING >/dev/null 2>&1 && break; sleep 0.1; done
@@ -77,32 +81,35 @@ echo "DBSIZE $dbsize_before"
 
 # ---- clients -------------------------------------------------------------------------------
 say "clients: a counting client (INCR ledger) and redis-benchmark (GET/SET, 8 connections)"
-inC python3 scripts/ledger_client.py "$A" $PORT ledger >"$W/ledger.json" 2>"$W/ledger.err" &
+ip netns exec "$W_C" python3 scripts/ledger_client.py "$A" $PORT ledger >"$W/ledger.json" 2>"$W/ledger.err" &
 LEDGER=$!
 pids+=($LEDGER)
-inC redis-benchmark -h "$A" -p $PORT -c 8 -n 100000000 -t get,set -r $KEYS -q >"$W/bench.out" 2>&1 &
+ip netns exec "$W_C" redis-benchmark -h "$A" -p $PORT -c 8 -n 100000000 -t get,set -r $KEYS -q >"$W/bench.out" 2>&1 &
 BENCH=$!
 pids+=($BENCH)
 sleep 1
 
 # ---- a move: origin namespace, destination namespace, build, listen address --------------------
 moves=()
-move() { # label from_ns_fn to_ns_fn to_ip dest_cmd...
+move() { # label from_ns to_ns to_ip dest_cmd...
 	local label=$1 from=$2 to=$3 ip=$4
 	shift 4
 	say "move: $label"
-	$to "$HOP" receive --listen "$ip:9000" --token-file "$W/token" --pid-file "$W/dest.pid" -- "$@" \
+	ip netns exec "$to" "$HOP" receive --listen "$ip:9000" --token-file "$W/token" --pid-file "$W/dest.pid" -- "$@" \
 		>"$W/recv.$label.log" 2>&1 &
 	pids+=($!)
 	for i in $(seq 50); do grep -q listening "$W/recv.$label.log" && break; sleep 0.1; done
-	$from "$HOP" migrate --to "$ip:9000" --token-file "$W/token" --json --forward-for "$FWD" "$KVD" \
+	ip netns exec "$from" "$HOP" migrate --to "$ip:9000" --token-file "$W/token" --json --forward-for "$FWD" "$KVD" \
 		>"$W/move.$label.json" 2>"$W/move.$label.err" &
 	local mig=$!
 	pids+=($mig)
 	# progress: what hop migrate prints, until the result is there
+	local line last=
 	while kill -0 $mig 2>/dev/null && ! [ -s "$W/move.$label.json" ]; do
-		tail -n 1 "$W/move.$label.err" | tr '\r' '\n' | tail -n 1 | sed 's/^/   /'
-		sleep 0.5
+		line=$(tr '\r' '\n' <"$W/move.$label.err" | grep -v '^$' | tail -n 1)
+		[ -n "$line" ] && [ "$line" != "$last" ] && echo "   $line"
+		last=$line
+		sleep 0.3
 	done
 	cat "$W/move.$label.json"
 	grep -q '"committed"' "$W/move.$label.json" || { cat "$W/move.$label.err"; die "move $label did not commit"; }
@@ -112,10 +119,10 @@ move() { # label from_ns_fn to_ns_fn to_ip dest_cmd...
 	moves+=("$label")
 }
 
-move "x86_64->s390x" inA inB "$B_IP" $S390 "$B/kvd.s390x" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no
+move "x86_64->s390x" "$W_O" "$W_D" "$B_IP" $S390 "$B/kvd.s390x" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no
 say "serving from s390x; the old address forwards for ${FWD}s while clients move"
 sleep $((FWD + 2))
-move "s390x->x86_64" inB inA "$A" "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no
+move "s390x->x86_64" "$W_D" "$W_O" "$A" "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no
 sleep 2
 
 # ---- stop the clients and check ------------------------------------------------------------------

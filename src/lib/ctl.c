@@ -8,6 +8,7 @@
  * A migration runs in a worker thread so that `hop status` keeps answering.
  */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include "bytes.h"
 #include "ctl.h"
 #include "err.h"
+#include "fds.h"
 #include "heap.h"
 #include "index.h"
 
@@ -264,7 +266,9 @@ static void *worker_main(void *arg)
 
 	hop__heap_runtime_thread(1);
 	hop__conn_fd(&ctl, w->ctl_fd, 2000, "control");
+	hop__fds_session(w->ctl_fd, w->tcp_fd); /* hop's own; the hand-off goes to ctl_fd (fds.c) */
 	int rc = hop__out_run(w->tcp_fd, &w->params, send_progress, &ctl, &res);
+	hop__fds_session(-1, -1);
 	snprintf(hop__status.last, sizeof(hop__status.last), "%s%s%s", res.committed ? "committed" : "aborted",
 		 res.error[0] ? ": " : "", res.error);
 	if (ctl.fd >= 0)
@@ -434,7 +438,19 @@ static void *agent_main(void *arg)
 	(void)arg;
 	hop__heap_runtime_thread(1); /* our buffers come from libc, not the program's heap */
 	for (;;) {
-		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		/* wait in poll, not in accept: a blocked accept holds the lowest
+		 * free descriptor number reserved, and the destination's restore
+		 * (fds.c) may need exactly that number */
+		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+			fprintf(stderr, "hop: agent: poll: %s; control socket closed\n", strerror(errno));
+			return NULL;
+		}
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (fd >= 0)
+			fcntl(fd, F_SETFL, 0); /* serve() expects a blocking socket */
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE) {
 				if (errno != EINTR && errno != ECONNABORTED)
@@ -473,6 +489,7 @@ int hop__ctl_start(void)
 		return rc;
 	}
 	listen_fd = fd;
+	hop__fds_own_var(&listen_fd); /* restore moves it, never closes it (fds.c) */
 	snprintf(sock_path, sizeof(sock_path), "%s", sa.sun_path);
 	atexit(remove_socket);
 	/* the agent takes no asynchronous signals: they stay the program's */

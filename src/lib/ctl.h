@@ -27,6 +27,8 @@ struct hop_mig_params {
 	uint32_t timeout_ms;      /* link timeout (HOP_TIMEOUT_MS or 10000) */
 };
 #define HOP_MIG_BUDGET_ABORT 0x1 /* budget spent: abort instead of switching */
+#define HOP_MIG_DATADIR 0x2 /* hop migrate syncs a data directory: at the freeze, wait for
+			     * its final pass (CTL_FROZEN / CTL_GO, fds.c) */
 #define HOP_MIG_PARAMS_LEN 24
 
 enum hop_phase {

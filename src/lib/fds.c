@@ -36,12 +36,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bytes.h"
+#include "ctl.h"
 #include "err.h"
 #include "fds.h"
+#include "wire.h"
 
 #define FDS_MAGIC 0x48464453u /* "HFDS" */
 #define FDS_VERSION 1
@@ -118,6 +121,17 @@ int hop__fds_own_var(int *var)
 	return own_add(-1, var);
 }
 
+void hop__fds_unown_var(int *var)
+{
+	pthread_mutex_lock(&own_mu);
+	for (int i = 0; i < n_own; i++)
+		if (own[i].var == var) {
+			own[i] = own[--n_own];
+			break;
+		}
+	pthread_mutex_unlock(&own_mu);
+}
+
 void hop__fds_unmark_own(int fd)
 {
 	pthread_mutex_lock(&own_mu);
@@ -144,6 +158,69 @@ static int is_own(int fd)
 	int r = own_find(fd) != NULL;
 	pthread_mutex_unlock(&own_mu);
 	return r;
+}
+
+/* Descriptors the process inherited from whoever started it (noted at
+ * hop_init): the environment's, like stdio, never carried; on the
+ * destination they are left alone unless a number is needed. Known by
+ * number and file, so a number the program closed and reused is its own. */
+#define INHERIT_MAX 256
+static struct inherit {
+	int fd;
+	uint64_t dev, ino;
+} inh[INHERIT_MAX];
+static int n_inh;
+
+static int is_inherited(int fd)
+{
+	struct stat st;
+	for (int i = 0; i < n_inh; i++)
+		if (inh[i].fd == fd)
+			return fstat(fd, &st) == 0 && (uint64_t)st.st_dev == inh[i].dev && (uint64_t)st.st_ino == inh[i].ino;
+	return 0;
+}
+
+static void inherited_moved(int from, int to)
+{
+	for (int i = 0; i < n_inh; i++)
+		if (inh[i].fd == from)
+			inh[i].fd = to;
+}
+
+void hop__fds_note_inherited(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int dfd = dirfd(d);
+	struct dirent *de;
+	while ((de = readdir(d)) && n_inh < INHERIT_MAX) {
+		int fd = atoi(de->d_name);
+		struct stat st;
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || fd <= 2 || fd == dfd || fstat(fd, &st) < 0)
+			continue;
+		inh[n_inh].fd = fd;
+		inh[n_inh].dev = (uint64_t)st.st_dev;
+		inh[n_inh].ino = (uint64_t)st.st_ino;
+		n_inh++;
+	}
+	closedir(d);
+}
+
+/* A Unix socket whose address is this process's control socket: the agent's
+ * listening socket and every connection it accepted (hop status, hop
+ * migrate) are hop's, whenever they come and go. */
+static int is_ctl_socket(int fd)
+{
+	struct sockaddr_un sun;
+	socklen_t sl = sizeof sun;
+	char path[sizeof sun.sun_path];
+	memset(&sun, 0, sizeof sun);
+	if (getsockname(fd, (struct sockaddr *)&sun, &sl) < 0 || sun.sun_family != AF_UNIX || sl <= sizeof(sa_family_t))
+		return 0;
+	if (hop__ctl_path(getpid(), path, sizeof path) < 0)
+		return 0;
+	return strncmp(sun.sun_path, path, sizeof sun.sun_path) == 0;
 }
 
 const char *hop__fd_kind_name(int kind)
@@ -355,7 +432,7 @@ static int walk_list(struct walk *w)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		int fd = atoi(de->d_name);
-		if (fd == dfd || is_own(fd))
+		if (fd == dfd || is_own(fd) || is_inherited(fd))
 			continue;
 		if (w->n == HOP_FDS_MAX_COUNT) {
 			closedir(d);
@@ -366,6 +443,12 @@ static int walk_list(struct walk *w)
 	}
 	closedir(d);
 	qsort(w->fds, (size_t)w->n, sizeof(int), cmp_int);
+	/* hop's control connections are recognised by their address */
+	int kept = 0;
+	for (int i = 0; i < w->n; i++)
+		if (!is_ctl_socket(w->fds[i]))
+			w->fds[kept++] = w->fds[i];
+	w->n = kept;
 	for (int i = 0; i < w->n; i++) {
 		char link[256];
 		struct stat st;
@@ -743,6 +826,8 @@ int hop__fds_capture(struct hop_fds *out)
 		return hop__fail(HOP_ENOMEM, "fds: no memory for %d descriptors", w.n);
 	}
 	for (int i = 0; i < w.n; i++) {
+		if (fcntl(w.fds[i], F_GETFD) < 0 && errno == EBADF)
+			continue; /* closed by the running program since the listing */
 		rc = describe(&w, w.fds[i], &out->v[out->n]);
 		if (rc < 0) {
 			fd_free(&out->v[out->n]);
@@ -1097,7 +1182,12 @@ static int place(struct restore *rs, int tmp, const struct hop_fd *d)
 {
 	int cloexec = (d->flags & HOP_FDF_CLOEXEC) ? O_CLOEXEC : 0;
 	if (tmp != d->fd) {
-		if (dup3(tmp, d->fd, cloexec) < 0) {
+		int r, tries = 0;
+		/* EBUSY: another thread holds the number reserved for a moment
+		 * (an accept or open in progress); it is released shortly */
+		while ((r = dup3(tmp, d->fd, cloexec)) < 0 && errno == EBUSY && tries++ < 200)
+			usleep(1000);
+		if (r < 0) {
 			close(tmp);
 			return hop__sysfail("fd %d: cannot place the new %s at its number", d->fd, hop__fd_kind_name(d->kind));
 		}
@@ -1460,6 +1550,19 @@ static int clear_numbers(struct restore *rs, void (*moved)(void *, int, int), vo
 			continue;
 		}
 		pthread_mutex_unlock(&own_mu);
+		if (is_inherited(fd)) {
+			/* this machine's environment: keep it, elsewhere if need be */
+			if (wanted(rs->f, fd)) {
+				int nfd = fcntl(fd, F_DUPFD, rs->floor);
+				if (nfd < 0)
+					return hop__sysfail("fds: moving inherited fd %d out of the way", fd);
+				if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+					fcntl(nfd, F_SETFD, 0);
+				inherited_moved(fd, nfd);
+				close(fd);
+			}
+			continue;
+		}
 		close(fd);
 	}
 	return 0;
@@ -1598,5 +1701,91 @@ int hop__fds_handoff_send(int sock, const struct hop_fds *f, int relay_lfd)
 		rc = send_fds(sock, rec, (size_t)(HOP_FDS_REC * k), fds, k);
 		n -= (uint32_t)k;
 	}
+	return rc;
+}
+
+/* ---- a migration's session (ctl.c, out.c, in.c) ------------------------------------ */
+
+static int sess_ctl = -1, sess_mig = -1;
+
+void hop__fds_session(int ctl_fd, int mig_fd)
+{
+	static int registered;
+	if (!registered) {
+		hop__fds_own_var(&sess_ctl);
+		hop__fds_own_var(&sess_mig);
+		registered = 1;
+	}
+	sess_ctl = ctl_fd;
+	sess_mig = mig_fd;
+}
+
+#define FDS_TABLE_MAX (2u << 20) /* fits the destination's frame bound */
+
+int hop__fds_freeze(uint8_t **buf, size_t *len)
+{
+	struct hop_fds f;
+	int rl = -1;
+	int rc = hop__fds_capture(&f);
+	if (rc < 0)
+		return rc;
+	if (hop__fds_relayed(&f)) {
+		if (sess_ctl < 0 || sess_mig < 0)
+			rc = hop__fail(HOP_ENOTSUP, "fds: connected and listening sockets need `hop migrate` to relay them, "
+						    "and none is attached");
+		else
+			rc = hop__fds_relay_open(sess_mig, &f.relay, &rl);
+		if (rc == 0) {
+			/* announce the hand-off on the framed control stream, then
+			 * the descriptors themselves */
+			struct hop_conn c;
+			hop__conn_fd(&c, sess_ctl, 5000, "control");
+			rc = hop__frame_send(&c, HOP_F_CTL_FDS, 0, NULL, 0);
+			free(c.buf);
+			if (rc == 0)
+				rc = hop__fds_handoff_send(sess_ctl, &f, rl);
+		}
+		if (rl >= 0)
+			close(rl); /* `hop migrate` holds it now */
+	}
+	if (rc == 0)
+		rc = hop__fds_encode(&f, buf, len);
+	if (rc == 0 && *len > FDS_TABLE_MAX) {
+		hop__fds_buf_free(*buf, *len);
+		rc = hop__fail(HOP_ENOTSUP, "fds: the descriptor table takes %zu bytes, more than %u (pipes holding too much?)",
+			       *len, FDS_TABLE_MAX);
+	}
+	hop__fds_free(&f);
+	return rc;
+}
+
+int hop__fds_thaw(const uint8_t *buf, size_t len, int *mig_fd)
+{
+	struct hop_fds f;
+	int rc = hop__fds_decode(buf, len, &f);
+	if (rc < 0)
+		return rc;
+	hop__fds_own_var(mig_fd);
+	rc = hop__fds_restore(&f, NULL);
+	hop__fds_unown_var(mig_fd);
+	hop__fds_free(&f);
+	return rc;
+}
+
+int hop__fds_gate(void)
+{
+	if (sess_ctl < 0)
+		return hop__fail(HOP_EPROTO, "data directory pass requested but no hop migrate is attached");
+	struct hop_conn c;
+	struct hop_frame f;
+	/* the final pass copies what changed since the last round: bounded by
+	 * the link, not by us; a generous limit still ends a hung peer */
+	hop__conn_fd(&c, sess_ctl, 600000, "control");
+	int rc = hop__frame_send(&c, HOP_F_CTL_FROZEN, 0, NULL, 0);
+	if (rc == 0)
+		rc = hop__frame_expect(&c, HOP_F_CTL_GO, &f, 1);
+	if (rc == 0 && (f.len != 1 || f.payload[0] != 1))
+		rc = hop__fail(HOP_EABORTED, "hop migrate: the data directory's final pass failed");
+	free(c.buf);
 	return rc;
 }

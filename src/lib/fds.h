@@ -118,6 +118,29 @@ void hop__fds_unmark_own(int fd);
 /* Same for the descriptor held in *var; when restore moves it, *var is
  * updated (for descriptors a thread keeps using, like the control socket). */
 int hop__fds_own_var(int *var);
+void hop__fds_unown_var(int *var);
+
+/* hop_init: remember the descriptors the process inherited (besides 0-2).
+ * They belong to the environment, like stdio: never carried; left alone on
+ * the destination (moved if the table needs their number). */
+void hop__fds_note_inherited(void);
+
+/* ---- the steps' calls ------------------------------------------------------
+ * ctl.c brackets a migration with hop__fds_session(ctl, mig) ... (-1, -1):
+ * the control connection to `hop migrate` and the migration connection,
+ * both hop's own for the duration. out.c calls hop__fds_check() before
+ * anything moves and hop__fds_freeze() at the freeze: capture, hand the
+ * sockets to `hop migrate` (frame CTL_FDS, then the hand-off), encode the
+ * table for the FDS frame (*buf freed with hop__fds_buf_free). in.c calls
+ * hop__fds_thaw() on the FDS frame: decode and restore; *mig_fd is updated
+ * if the connection had to move. Each returns 0 or a negative HOP_E*. */
+void hop__fds_session(int ctl_fd, int mig_fd);
+int hop__fds_freeze(uint8_t **buf, size_t *len);
+int hop__fds_thaw(const uint8_t *buf, size_t len, int *mig_fd);
+/* Origin, parked, when hop migrate syncs a data directory (HOP_MIG_DATADIR):
+ * say CTL_FROZEN and wait for CTL_GO, i.e. for its final pass, so the
+ * destination reopens files that have their final content. */
+int hop__fds_gate(void);
 
 /* Walk the process's descriptors and check each can be carried; on the
  * first that cannot, fail with HOP_ENOTSUP and a message naming it

@@ -27,6 +27,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "fault.h"
+#include "fds.h"
 #include "heap.h"
 #include "compat.h"
 #include "index.h"
@@ -451,6 +452,10 @@ static int i_phases(struct in *in)
 			break;
 		case HOP_F_FREEZE:
 			rc = on_freeze(in, &f);
+			break;
+		case HOP_F_FDS: /* the origin's descriptors, rebuilt at their numbers (fds.c) */
+			rc = in->frozen ? hop__fds_thaw(f.payload, f.len, &in->c.fd)
+					: hop__fail(HOP_EPROTO, "FDS before FREEZE");
 			break;
 		case HOP_F_ERROR: {
 			struct hop_rd r;

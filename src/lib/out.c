@@ -28,6 +28,7 @@
 #include "ctl.h"
 #include "err.h"
 #include "fault.h"
+#include "fds.h"
 #include "heap.h"
 #include "index.h"
 #include "track.h"
@@ -124,6 +125,8 @@ static int o_hello(struct out *o)
 		return hop__fail(HOP_ETHREADS, "the program runs %d thread(s) besides its main thread: "
 					       "hop migrates single-threaded programs only", hop__foreign_threads());
 	if ((rc = hop__self_index(&o->idx, &o->bias)) < 0)
+		return rc;
+	if ((rc = hop__fds_check()) < 0) /* refuse what cannot be carried before anything moves */
 		return rc;
 	hop__native_target(&arch, &psize, &be, &ld);
 	memcpy(b, "hopm", 4);
@@ -684,7 +687,19 @@ static int o_final(struct out *o)
 	hop__put32(b, (uint32_t)hop__resumed_count());
 	hop__put16(b + 4, (uint16_t)pl);
 	memcpy(b + 6, o->point, pl);
+	/* parked: hop migrate's last data directory pass first (fds.c) */
+	if ((o->p->flags & HOP_MIG_DATADIR) && (rc = hop__fds_gate()) < 0)
+		return rc;
 	if ((rc = hop__frame_send(&o->c, HOP_F_FREEZE, 0, b, 6 + pl)) < 0)
+		return rc;
+	/* the descriptor table; connected and listening sockets go to hop migrate (fds.c) */
+	uint8_t *tb;
+	size_t tl;
+	if ((rc = hop__fds_freeze(&tb, &tl)) < 0)
+		return rc;
+	rc = hop__frame_send(&o->c, HOP_F_FDS, 0, tb, tl);
+	hop__fds_buf_free(tb, tl);
+	if (rc < 0)
 		return rc;
 	o->round++;
 	if (o->frozen_bulk)

@@ -23,6 +23,7 @@
 
 #include "ctl.h"
 #include "err.h"
+#include "fds.h"
 #include "fault.h"
 #include "heap.h"
 #include "hop.h"
@@ -101,6 +102,7 @@ int hop_init(void)
 	if (init_done)
 		return init_rc;
 	init_done = 1;
+	hop__fds_note_inherited(); /* the environment's descriptors, never carried (fds.c) */
 	int old = hop__heap_runtime_thread(1); /* the index is ours, not the program's */
 	int rc = hop__fault_init();
 	if (rc == 0)

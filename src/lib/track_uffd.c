@@ -22,6 +22,7 @@
 #include <linux/userfaultfd.h>
 
 #include "err.h"
+#include "fds.h"
 #include "track.h"
 
 #ifndef UFFD_USER_MODE_ONLY
@@ -111,6 +112,12 @@ static int uf_open(void)
 	}
 	uffd = fd;
 	pagemap = pm;
+	static int own_marked; /* the tracker's descriptors are hop's, never the program's (fds.c) */
+	if (!own_marked) {
+		hop__fds_own_var(&uffd);
+		hop__fds_own_var(&pagemap);
+		own_marked = 1;
+	}
 	return 0;
 #endif
 }

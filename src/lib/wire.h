@@ -48,12 +48,16 @@
 	X(COMMIT, 21)                                                          \
 	X(RESUMED, 22)                                                         \
 	X(ERROR, 23)                                                           \
+	X(FDS, 24)    /* the descriptor table (fds.c), after FREEZE */          \
 	/* tool <-> runtime control socket (ctl.c) */                          \
 	X(CTL_STATUS, 40)                                                      \
 	X(CTL_STATUS_REPLY, 41)                                                \
 	X(CTL_MIGRATE, 42)                                                     \
 	X(CTL_PROGRESS, 43)                                                    \
-	X(CTL_RESULT, 44)
+	X(CTL_RESULT, 44)                                                      \
+	X(CTL_FDS, 45) /* then the sockets for the relay (fds.h "hand-off") */ \
+	X(CTL_FROZEN, 46) /* parked: the data directory's final pass may run */ \
+	X(CTL_GO, 47)     /* its outcome: 1 byte, 1 = go on */
 
 enum hop_frame_type {
 #define HOP__FT_ENUM(name, val) HOP_F_##name = (val),

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,9 @@
 
 #include "auth.h"
 #include "ctl.h"
+#include "datadir.h"
 #include "fault.h"
+#include "relay.h"
 #include "tool.h"
 
 int tool_split_addr(const char *s, char *host, size_t hn, char *port, size_t pn, const char *def_host);
@@ -26,7 +29,10 @@ static int migrate_usage(void)
 {
 	fprintf(stderr,
 		"usage: hop migrate --to ADDR:PORT --token-file F [--json] [--max-downtime MS]\n"
-		"                   [--max-rounds N] [--max-bytes B] [--on-budget switch|abort] [--timeout MS] PID\n");
+		"                   [--max-rounds N] [--max-bytes B] [--on-budget switch|abort] [--timeout MS]\n"
+		"                   [--forward-for SECONDS] [--relay-foreground] [--relay-pid-file F]\n"
+		"                   [--data-dir DIR] PID\n"
+		"       hop migrate --stop-forwarding RELAY_PID\n");
 	return 2;
 }
 
@@ -124,6 +130,48 @@ static void show_progress(const struct hop_progress *p, int tty)
 		(unsigned long long)p->est_pause_us, tty ? "" : "\n");
 }
 
+/* ---- the data directory (datadir.c): rounds while the memory moves --------------- */
+struct dd_rounds {
+	struct datadir_out *dd;
+	volatile int stop;
+	int rc;
+	struct datadir_stats st;
+	pthread_t th;
+};
+
+static void *dd_main(void *arg)
+{
+	struct dd_rounds *d = arg;
+	while (!d->stop && d->rc == 0) {
+		d->rc = datadir_out_round(d->dd, 0, &d->st);
+		for (int i = 0; i < 20 && !d->stop; i++)
+			usleep(10000);
+	}
+	return NULL;
+}
+
+/* The origin is parked: the last round, then tell it to go on (or not). */
+static void dd_final(struct dd_rounds *d, struct hop_conn *ctl)
+{
+	d->stop = 1;
+	pthread_join(d->th, NULL);
+	uint8_t ok = 0;
+	if (d->rc == 0) {
+		struct datadir_stats fin = { 0 };
+		d->rc = datadir_out_round(d->dd, 1, &fin);
+		if (d->rc == 0)
+			fprintf(stderr, "hop migrate: data directory: %u rounds while running, final pass %llu files, "
+					"%llu bytes in %llu us\n", d->st.rounds, (unsigned long long)fin.files_sent,
+				(unsigned long long)fin.bytes_sent, (unsigned long long)fin.last_round_us);
+	}
+	if (d->rc < 0)
+		fprintf(stderr, "hop migrate: data directory: %s\n", hop_last_error());
+	ok = d->rc == 0;
+	hop__frame_send(ctl, HOP_F_CTL_GO, 0, &ok, 1);
+	datadir_out_close(d->dd);
+	d->dd = NULL;
+}
+
 int cmd_migrate(int argc, char **argv)
 {
 	const char *to = NULL, *token = NULL;
@@ -134,6 +182,11 @@ int cmd_migrate(int argc, char **argv)
 	uint8_t key[AUTH_KEY_LEN];
 	int rc, tcp = -1, ctl = -1;
 	uint64_t t0 = hop__now_us();
+	struct relay_cfg rcfg = { .forward_for_s = 60 };
+	struct relay_handoff handoff = { .listen_fd = -1 };
+	int handed = 0;
+	const char *data_dir = NULL;
+	struct dd_rounds ddr = { 0 };
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
@@ -158,7 +211,17 @@ int cmd_migrate(int argc, char **argv)
 				p.flags |= HOP_MIG_BUDGET_ABORT;
 			else if (strcmp(argv[i], "switch") != 0)
 				return migrate_usage();
-		} else if (argv[i][0] != '-' && !pid)
+		} else if (strcmp(argv[i], "--forward-for") == 0 && i + 1 < argc)
+			rcfg.forward_for_s = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--data-dir") == 0 && i + 1 < argc)
+			data_dir = argv[++i];
+		else if (strcmp(argv[i], "--relay-foreground") == 0)
+			rcfg.foreground = 1;
+		else if (strcmp(argv[i], "--relay-pid-file") == 0 && i + 1 < argc)
+			rcfg.pid_file = argv[++i];
+		else if (strcmp(argv[i], "--stop-forwarding") == 0 && i + 1 < argc)
+			return relay_stop_forwarding(atol(argv[++i]));
+		else if (argv[i][0] != '-' && !pid)
 			pid = atol(argv[i]);
 		else
 			return migrate_usage();
@@ -173,6 +236,34 @@ int cmd_migrate(int argc, char **argv)
 	if ((rc = hop__fault_init()) < 0 || (rc = auth_load_token(token, key)) < 0 ||
 	    (rc = hop__ctl_connect((pid_t)pid, &ctl)) < 0)
 		goto fail;
+	if (data_dir) {
+		/* its own authenticated connection, first: hop receive serves the
+		 * first one as the data directory's; the first copy is made
+		 * before any memory moves, while the program runs */
+		int dfd = -1;
+		struct hop_conn dc;
+		struct datadir_stats st0 = { 0 };
+		if ((rc = connect_to(to, (int)p.timeout_ms, &dfd)) < 0) {
+			close(ctl);
+			goto fail;
+		}
+		hop__conn_fd(&dc, dfd, (int)p.timeout_ms, "migrate");
+		rc = auth_client(&dc, key);
+		free(dc.buf);
+		if (rc == 0 && (rc = datadir_out_open(data_dir, dfd, &ddr.dd)) == 0)
+			rc = datadir_out_round(ddr.dd, 0, &st0);
+		if (rc < 0) {
+			datadir_out_close(ddr.dd);
+			close(dfd);
+			close(ctl);
+			goto fail;
+		}
+		if (!quiet)
+			fprintf(stderr, "hop migrate: data directory copied: %llu files, %llu bytes in %llu us\n",
+				(unsigned long long)st0.files_sent, (unsigned long long)st0.bytes_sent,
+				(unsigned long long)st0.last_round_us);
+		p.flags |= HOP_MIG_DATADIR;
+	}
 	if ((rc = connect_to(to, (int)p.timeout_ms, &tcp)) < 0) {
 		close(ctl);
 		goto fail;
@@ -187,6 +278,9 @@ int cmd_migrate(int argc, char **argv)
 		close(ctl);
 		goto fail;
 	}
+	/* new connections to the origin are forwarded to the destination's host */
+	rcfg.dest_len = sizeof(rcfg.dest);
+	getpeername(tcp, (struct sockaddr *)&rcfg.dest, &rcfg.dest_len);
 	uint8_t pb[HOP_MIG_PARAMS_LEN];
 	hop__params_encode(&p, pb);
 	rc = hop__ctl_send_fd(ctl, HOP_F_CTL_MIGRATE, pb, sizeof(pb), tcp);
@@ -201,6 +295,8 @@ int cmd_migrate(int argc, char **argv)
 	struct hop_frame f;
 	int tty = isatty(2) && !quiet;
 	hop__conn_fd(&cc, ctl, 0, "control");
+	if (ddr.dd && pthread_create(&ddr.th, NULL, dd_main, &ddr) != 0)
+		ddr.rc = hop__fail(HOP_ESYS, "cannot start the data directory rounds");
 	for (;;) {
 		rc = hop__frame_recv(&cc, &f, 1024);
 		if (rc < 0) {
@@ -218,6 +314,18 @@ int cmd_migrate(int argc, char **argv)
 				show_progress(&pr, tty);
 			continue;
 		}
+		if (f.type == HOP_F_CTL_FROZEN && ddr.dd) { /* parked: the data directory's last pass */
+			dd_final(&ddr, &cc);
+			continue;
+		}
+		if (f.type == HOP_F_CTL_FDS && !handed) { /* the program's sockets, for the relay */
+			if ((rc = relay_handoff_recv(ctl, &handoff)) < 0) {
+				hop__conn_close(&cc);
+				goto fail;
+			}
+			handed = 1;
+			continue;
+		}
 		if (f.type == HOP_F_CTL_RESULT && hop__result_decode(f.payload, f.len, &r) == 0)
 			break;
 		hop__conn_close(&cc);
@@ -227,7 +335,17 @@ int cmd_migrate(int argc, char **argv)
 	if (tty)
 		fputc('\n', stderr);
 	hop__conn_close(&cc);
-	return report(&r, json);
+	if (ddr.dd) { /* ended before the freeze */
+		ddr.stop = 1;
+		pthread_join(ddr.th, NULL);
+		datadir_out_close(ddr.dd);
+	}
+	rc = report(&r, json);
+	if (handed && r.committed) /* the clients stay connected through us (relay.c) */
+		relay_after_commit(&handoff, &rcfg);
+	else if (handed)
+		relay_handoff_close(&handoff); /* the origin carries on with its own */
+	return rc;
 
 fail:
 	memset(&r, 0, sizeof(r));

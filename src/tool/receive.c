@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "datadir.h"
 #include "fault.h"
 #include "tool.h"
 
@@ -27,7 +28,8 @@ extern char **environ;
 
 static int receive_usage(void)
 {
-	fprintf(stderr, "usage: hop receive --listen [ADDR:]PORT --token-file F [--port-file F] [--pid-file F] -- CMD [ARGS]\n"
+	fprintf(stderr, "usage: hop receive --listen [ADDR:]PORT --token-file F [--port-file F] [--pid-file F]\n"
+			"                   [--data-dir DIR] -- CMD [ARGS]\n"
 			"  without ADDR only 127.0.0.1 is bound; PORT 0 picks a free port (see --port-file)\n");
 	return 2;
 }
@@ -101,7 +103,8 @@ static int write_num(const char *path, long v)
 
 int cmd_receive(int argc, char **argv)
 {
-	const char *listen_spec = NULL, *token = NULL, *port_file = NULL, *pid_file = NULL;
+	const char *listen_spec = NULL, *token = NULL, *port_file = NULL, *pid_file = NULL, *data_dir = NULL;
+	pid_t dd_pid = -1;
 	uint8_t key[AUTH_KEY_LEN];
 	int i, lfd = -1, port = 0, rc;
 
@@ -117,6 +120,8 @@ int cmd_receive(int argc, char **argv)
 			port_file = argv[++i];
 		else if (strcmp(argv[i], "--pid-file") == 0 && i + 1 < argc)
 			pid_file = argv[++i];
+		else if (strcmp(argv[i], "--data-dir") == 0 && i + 1 < argc)
+			data_dir = argv[++i];
 		else
 			return receive_usage();
 	}
@@ -148,6 +153,27 @@ int cmd_receive(int argc, char **argv)
 		hop__conn_fd(&c, cfd, 5000, "receive");
 		rc = auth_server(&c, key);
 		free(c.buf);
+		if (rc == 0 && data_dir && dd_pid < 0) {
+			/* the first authenticated connection carries the data
+			 * directory (hop migrate --data-dir opens it first) */
+			fprintf(stderr, "hop receive: %s:%s authenticated: data directory %s\n", peer, pport, data_dir);
+			dd_pid = fork();
+			if (dd_pid == 0) {
+				struct datadir_stats st = { 0 };
+				close(lfd);
+				if (datadir_in_serve(data_dir, cfd, &st) < 0) {
+					fprintf(stderr, "hop receive: data directory: %s\n", hop_last_error());
+					_exit(1);
+				}
+				fprintf(stderr, "hop receive: data directory in sync after %u rounds (%llu bytes)\n", st.rounds,
+					(unsigned long long)st.bytes_sent);
+				_exit(0);
+			}
+			close(cfd);
+			if (dd_pid < 0)
+				return tool_die(hop__sysfail("fork for the data directory"));
+			continue;
+		}
 		if (rc == 0) {
 			fprintf(stderr, "hop receive: %s:%s authenticated\n", peer, pport);
 			break;
@@ -178,6 +204,8 @@ int cmd_receive(int argc, char **argv)
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return tool_die(hop__sysfail("waitpid %d", (int)pid));
+	if (dd_pid > 0)
+		waitpid(dd_pid, NULL, WNOHANG);
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	return 128 + WTERMSIG(st);

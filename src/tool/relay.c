@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sodium.h> /* sodium_memcmp: the key check is constant-time */
@@ -33,6 +34,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -653,5 +655,108 @@ int relay_run(const struct relay_opts *o, struct relay_client *clients, int ncli
 	free(r.clients);
 	free(r.listeners);
 	close(r.ep);
+	return 0;
+}
+
+/* ---- `hop migrate` after COMMIT ------------------------------------------------------ */
+
+static volatile sig_atomic_t sig_stop_fwd, sig_stop_all;
+static void on_usr1(int s)
+{
+	(void)s;
+	sig_stop_fwd = 1;
+}
+static void on_term(int s)
+{
+	(void)s;
+	sig_stop_all = 1;
+}
+
+void relay_after_commit(struct relay_handoff *h, const struct relay_cfg *cfg)
+{
+	if (h->nclients == 0 && h->nlisteners == 0) {
+		relay_handoff_close(h);
+		return;
+	}
+	fflush(NULL);
+	if (!cfg->foreground) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "hop migrate: cannot start the relay (%s): the clients lose their connections\n",
+				strerror(errno));
+			relay_handoff_close(h);
+			return;
+		}
+		if (pid > 0) {
+			if (cfg->pid_file) {
+				FILE *f = fopen(cfg->pid_file, "w");
+				if (f) {
+					fprintf(f, "%ld\n", (long)pid);
+					fclose(f);
+				}
+			}
+			fprintf(stderr,
+				"hop migrate: relaying %d connected clients and forwarding %d listening sockets in process %ld "
+				"(stop forwarding: hop migrate --stop-forwarding %ld)\n",
+				h->nclients, h->nlisteners, (long)pid, (long)pid);
+			relay_handoff_close(h); /* the child has them */
+			return;
+		}
+		setsid();
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			if (nul > 2)
+				close(nul);
+		}
+	} else if (cfg->pid_file) {
+		FILE *f = fopen(cfg->pid_file, "w");
+		if (f) {
+			fprintf(f, "%ld\n", (long)getpid());
+			fclose(f);
+		}
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct relay_opts o;
+	memset(&o, 0, sizeof o);
+	o.listen_fd = h->listen_fd;
+	memcpy(o.key, h->key, 16);
+	o.dest = cfg->dest;
+	o.dest_len = cfg->dest_len;
+	o.forward_for_s = cfg->forward_for_s;
+	o.stop_forwarding = &sig_stop_fwd;
+	o.stop_all = &sig_stop_all;
+	o.verbose = 1;
+	struct relay_stats st;
+	int rc = relay_run(&o, h->clients, h->nclients, h->listeners, h->nlisteners, &st);
+	if (rc < 0)
+		fprintf(stderr, "hop migrate: relay: %s\n", hop_last_error());
+	fprintf(stderr,
+		"hop migrate: relay done: %llu clients relayed (%llu never claimed), %llu connections forwarded, "
+		"%llu bytes to the destination, %llu to clients\n",
+		(unsigned long long)st.relayed, (unsigned long long)st.unpaired, (unsigned long long)st.forwarded,
+		(unsigned long long)st.bytes_to_dest, (unsigned long long)st.bytes_to_client);
+	free(h->clients);
+	free(h->listeners);
+	memset(h, 0, sizeof *h);
+	if (!cfg->foreground)
+		_exit(rc < 0 ? 1 : 0);
+}
+
+int relay_stop_forwarding(long pid)
+{
+	if (pid <= 0 || kill((pid_t)pid, SIGUSR1) < 0) {
+		fprintf(stderr, "hop migrate: --stop-forwarding %ld: %s\n", pid, pid <= 0 ? "not a PID" : strerror(errno));
+		return 1;
+	}
 	return 0;
 }

@@ -69,4 +69,22 @@ struct relay_stats {
 int relay_run(const struct relay_opts *o, struct relay_client *clients, int nclients,
 	      struct relay_listener *listeners, int nlisteners, struct relay_stats *st);
 
+/* ---- `hop migrate` after COMMIT ---------------------------------------------- */
+struct relay_cfg {
+	int forward_for_s;      /* --forward-for (default 60; < 0 until stopped) */
+	int foreground;         /* --relay-foreground: relay in this process */
+	const char *pid_file;   /* --relay-pid-file */
+	struct sockaddr_storage dest; /* the destination's host (port ignored) */
+	socklen_t dest_len;
+};
+
+/* Relay what h holds: in a child process that outlives `hop migrate` (its
+ * PID printed on stderr and written to pid_file), or here when foreground.
+ * SIGUSR1 ends forwarding of new connections; SIGTERM/SIGINT end
+ * everything. Takes ownership of h. */
+void relay_after_commit(struct relay_handoff *h, const struct relay_cfg *cfg);
+/* `hop migrate --stop-forwarding PID`: ask a relay to stop forwarding new
+ * connections (its relayed clients stay). Exit status for main. */
+int relay_stop_forwarding(long pid);
+
 #endif

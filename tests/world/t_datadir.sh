@@ -14,7 +14,7 @@ cd "$HOP_ROOT"
 B=build/world
 mkdir -p $B
 gcc -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Iinclude -iquote src/lib \
-	-Isrc/tool -o $B/datadir_drv tests/world/datadir_drv.c src/tool/datadir.c src/lib/err.c src/lib/bytes.c -lsodium
+	-Isrc/tool -o $B/datadir_drv tests/world/datadir_drv.c src/tool/datadir.c build/x86_64/libhop.a -lsodium -lpthread
 if world_up; then
 	O="ip netns exec $W_O" D="ip netns exec $W_D" DIP=$W_DIP
 	echo "namespaces: origin $W_OIP, destination $W_DIP"

@@ -12,11 +12,11 @@ cd "$HOP_ROOT"
 B=build/world
 mkdir -p $B
 CFLAGS="-std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Iinclude"
-LIBSRC="src/lib/fds.c src/lib/err.c src/lib/bytes.c"
-gcc $CFLAGS -iquote src/lib -Isrc/tool -o $B/relay_drv tests/world/relay_drv.c src/tool/relay.c $LIBSRC -lsodium -lpthread
-gcc $CFLAGS -Isrc/lib -o $B/srv tests/world/srv.c $LIBSRC
-s390x-linux-gnu-gcc $CFLAGS -Isrc/lib -o $B/srv.s390x tests/world/srv.c $LIBSRC
-i686-linux-gnu-gcc $CFLAGS -Isrc/lib -o $B/srv.i686 tests/world/srv.c $LIBSRC
+gcc $CFLAGS -iquote src/lib -Isrc/tool -o $B/relay_drv tests/world/relay_drv.c src/tool/relay.c build/x86_64/libhop.a \
+	-lsodium -lpthread
+gcc $CFLAGS -Isrc/lib -o $B/srv tests/world/srv.c build/x86_64/libhop.a -lpthread
+s390x-linux-gnu-gcc $CFLAGS -Isrc/lib -o $B/srv.s390x tests/world/srv.c build/s390x/libhop.a -lpthread
+i686-linux-gnu-gcc $CFLAGS -Isrc/lib -o $B/srv.i686 tests/world/srv.c build/i686/libhop.a -lpthread
 
 if ! world_up; then
 	echo "network namespaces cannot be created here (need root and ip); skipping"
@@ -29,8 +29,8 @@ run() { # name origin-cmd dest-cmd
 	local d
 	d=$(mktemp -d)
 	echo "== $1"
-	if ! ip netns exec "$W_C" python3 tests/world/chat_world.py "$W_O" "$W_D" "$W_OIP" "$W_DIP" 7000 "$d" \
-		"$B/relay_drv $W_DIP $d 60" "$2 serve 7000 $d $W_OIP" "$3 resume $d" 3; then
+	if ! ip netns exec "$W_C" python3 tests/world/chat_world.py \
+		handoff "$W_O" "$W_D" "$W_OIP" "$W_DIP" 7000 "$d" "$B/relay_drv $W_DIP $d 60" "$2 serve 7000 $d $W_OIP" "$3 resume $d" 3; then
 		for f in "$d"/*.log; do echo "--- $f"; cat "$f"; done
 		exit 1
 	fi

@@ -11,7 +11,7 @@ pkgs="make gcc binutils libdw-dev libelf-dev elfutils libsodium-dev pkg-config
  gcc-powerpc-linux-gnu libc6-dev-powerpc-cross
  clang libclang-rt-14-dev
  iproute2 python3
- redis-tools redis-server"
+ redis-tools redis-server gnuplot-nox"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -6,6 +6,7 @@
  * process's own runtime runs the migration; we relay its progress to the
  * terminal and print its outcome. Exit 0 only when the migration committed. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -153,16 +154,19 @@ static void *dd_main(void *arg)
 /* The origin is parked: the last round, then tell it to go on (or not). */
 static void dd_final(struct dd_rounds *d, struct hop_conn *ctl)
 {
+	uint64_t t0 = hop__now_us();
 	d->stop = 1;
-	pthread_join(d->th, NULL);
+	pthread_join(d->th, NULL); /* a round in progress finishes */
+	uint64_t t1 = hop__now_us();
 	uint8_t ok = 0;
 	if (d->rc == 0) {
 		struct datadir_stats fin = { 0 };
 		d->rc = datadir_out_round(d->dd, 1, &fin);
 		if (d->rc == 0)
 			fprintf(stderr, "hop migrate: data directory: %u rounds while running, final pass %llu files, "
-					"%llu bytes in %llu us\n", d->st.rounds, (unsigned long long)fin.files_sent,
-				(unsigned long long)fin.bytes_sent, (unsigned long long)fin.last_round_us);
+					"%llu bytes in %llu us (after %llu us finishing a round)\n", d->st.rounds,
+				(unsigned long long)fin.files_sent, (unsigned long long)fin.bytes_sent,
+				(unsigned long long)fin.last_round_us, (unsigned long long)(t1 - t0));
 	}
 	if (d->rc < 0)
 		fprintf(stderr, "hop migrate: data directory: %s\n", hop_last_error());
@@ -250,6 +254,7 @@ int cmd_migrate(int argc, char **argv)
 		hop__conn_fd(&dc, dfd, (int)p.timeout_ms, "migrate");
 		rc = auth_client(&dc, key);
 		free(dc.buf);
+		fcntl(dfd, F_SETFL, fcntl(dfd, F_GETFL) & ~O_NONBLOCK); /* datadir.c reads and writes whole */
 		if (rc == 0 && (rc = datadir_out_open(data_dir, dfd, &ddr.dd)) == 0)
 			rc = datadir_out_round(ddr.dd, 0, &st0);
 		if (rc < 0) {

@@ -63,11 +63,25 @@ static void cmd_get(struct kvd_client *c, int argc, const struct kvd_arg *argv)
 	struct kvd_entry *e = lookup_typed(c, &argv[1], KVD_STR, &ok);
 	if (!ok)
 		return;
+#ifdef KVD_V2
+	if (e)
+		e->hits++;
+#endif
 	if (e)
 		reply_bulk(c, e->str, e->slen);
 	else
 		reply_nil(c);
 }
+
+#ifdef KVD_V2
+/* HITS key: how many GETs the key served since v2 runs (a live upgrade from
+ * v1 brings the keys with 0; tests/upgrade/t_upgrade_kvd.sh) */
+static void cmd_hits(struct kvd_client *c, int argc, const struct kvd_arg *argv)
+{
+	struct kvd_entry *e = db_lookup(argv[1].p, argv[1].len);
+	reply_int(c, e ? (int64_t)e->hits : 0);
+}
+#endif
 
 /* now + v units of `unit` ms, or absolute v * unit; 0 if out of range. */
 static int64_t expire_at(int64_t v, int64_t unit, int absolute)
@@ -681,6 +695,9 @@ static const struct kvd_cmd cmd_table[] = {
 	{ "flushall", cmd_flushall, -1 },
 	{ "flushdb", cmd_flushall, -1 },
 	{ "get", cmd_get, 2 },
+#ifdef KVD_V2
+	{ "hits", cmd_hits, 2 },
+#endif
 	{ "incr", cmd_incr, 2 },
 	{ "incrby", cmd_incrby, 3 },
 	{ "info", cmd_info, -1 },

@@ -39,6 +39,9 @@ struct kvd_entry {
 	struct kvd_list *list;  /* KVD_LIST; else NULL */
 	int64_t expire_ms;      /* absolute CLOCK_REALTIME ms; 0: never */
 	uint64_t hash;          /* kvd_hash(key): same on every target */
+#ifdef KVD_V2
+	uint64_t hits;          /* v2 (docs/upgrade.md): GETs of this key; 0 for keys from v1 */
+#endif
 };
 
 struct kvd_table {

@@ -83,6 +83,7 @@ struct xobj {
 	uint32_t parent;
 	uint64_t poff;
 	uint8_t live, owned, hashed;
+	uint8_t in_sum, queued;  /* digest: hash counted in x->sum; on x->stale */
 	uint8_t gone;            /* upgrade: a global the new version removed (only its old bytes) */
 	uint8_t hookq;           /* queued for its upgrade hook */
 	uint8_t hash[32];
@@ -121,6 +122,17 @@ struct hop_xlate {
 	uint32_t *dsorted;
 	size_t ndsorted;
 	int dsorted_ok;
+	/* the digest, kept up to date object by object (hop__xlate_digest_warm):
+	 * the sum of the hashes counted, the objects whose hash is stale, our
+	 * block starts (pointer normal form), origin addresses of dropped blocks
+	 * (a block created again at one of them makes every hash suspect: an
+	 * object not sent again may still point at the old block) */
+	uint64_t sum[4];
+	uint32_t *stale;
+	size_t nstale, capstale;
+	int stale_all;
+	struct hop_amap bydst;
+	struct hop_amap dropped;
 	/* upgrades: objects waiting for their type's hook (run at finish) */
 	uint32_t *hookv;
 	size_t nhook, hookcap;
@@ -1065,11 +1077,35 @@ void hop__xlate_free(struct hop_xlate *x)
 	free(x->dsorted);
 	hop__amap_free(&x->byaddr);
 	hop__amap_free(&x->byend);
+	hop__amap_free(&x->bydst);
+	hop__amap_free(&x->dropped);
+	free(x->stale);
 	hop__amap_free(&x->plans);
 	hop__amap_free(&x->parkslot);
 	hop__lay_free(x->fl);
 	hop__lay_free(x->tl);
 	free(x);
+}
+
+/* Object id's values changed: its hash is computed again at the next digest. */
+static void mark_stale(struct hop_xlate *x, uint32_t id)
+{
+	struct xobj *o = &x->objs[id];
+	o->hashed = 0;
+	if (o->queued)
+		return;
+	if (x->nstale == x->capstale) {
+		size_t cap = x->capstale ? x->capstale * 2 : 256;
+		uint32_t *v = realloc(x->stale, sizeof(*v) * cap);
+		if (!v) {
+			x->stale_all = 1;
+			return;
+		}
+		x->stale = v;
+		x->capstale = cap;
+	}
+	x->stale[x->nstale++] = id;
+	o->queued = 1;
 }
 
 static int new_xobj(struct hop_xlate *x, uint32_t *id)
@@ -1086,6 +1122,16 @@ static int new_xobj(struct hop_xlate *x, uint32_t *id)
 	}
 	*id = (uint32_t)x->nobjs++;
 	memset(&x->objs[*id], 0, sizeof(x->objs[*id]));
+	if (x->nstale == x->capstale) {
+		size_t cap = x->capstale ? x->capstale * 2 : 256;
+		uint32_t *v = realloc(x->stale, sizeof(*v) * cap);
+		if (!v)
+			return hop__fail(HOP_ENOMEM, "translate: out of memory");
+		x->stale = v;
+		x->capstale = cap;
+	}
+	x->stale[x->nstale++] = *id;
+	x->objs[*id].queued = 1;
 	x->objs[*id].parent = HOP_NONE;
 	x->objs[*id].tt = HOP_NONE;
 	x->dsorted_ok = 0;
@@ -1111,6 +1157,19 @@ static uint8_t *find_literal(struct hop_xlate *x, const uint8_t *bytes, uint64_t
 	return NULL;
 }
 
+/* Upgrades: is our global v a constant of the build (.rodata, or
+ * .data.rel.ro, read-only once relocated)? The new build's value is then
+ * the right one, whatever the old build held. */
+static int const_var(const struct hop_index *T, const struct hop_var *v)
+{
+	for (uint32_t i = 0; i < T->nsections; i++) {
+		const struct hop_section *s = &T->sections[i];
+		if (v->address >= s->address && v->address - s->address < s->size)
+			return !strncmp(s->name, ".rodata", 7) || !strncmp(s->name, ".data.rel.ro", 12);
+	}
+	return 0;
+}
+
 /* Set up (first time) the object for o: our type, our memory. */
 static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes, uint32_t *idp)
 {
@@ -1131,6 +1190,8 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 		if (id != HOP_NONE)
 			break;
 		uint32_t tv = our_var(x, fv->name);
+		if (tv != HOP_NONE && const_var(T, &T->vars[tv]))
+			tv = HOP_NONE; /* a constant of our build (an upgrade may have changed it): ours stands */
 		if (tv == HOP_NONE) {
 			/* upgrades: the new version removed this global (hop check reports it); its
 			 * old bytes are kept only for the digest, which the origin computed with it */
@@ -1218,8 +1279,11 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 		xo->dsize = dsize;
 		xo->live = xo->owned = 1;
 		if ((rc = hop__amap_put(&x->byaddr, o->addr, id)) < 0 ||
-		    (rc = hop__amap_put(&x->byend, o->addr + o->size, id)) < 0)
+		    (rc = hop__amap_put(&x->byend, o->addr + o->size, id)) < 0 ||
+		    (rc = hop__amap_put(&x->bydst, (uint64_t)(uintptr_t)mem, id)) < 0)
 			return rc;
+		if (hop__amap_get(&x->dropped, o->addr) != HOP_NONE)
+			x->stale_all = 1; /* see struct hop_xlate */
 		break;
 	}
 	case HOP_OBJ_LITERAL: {
@@ -1307,7 +1371,7 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 	const struct hop_index *F = x->from, *T = x->to;
 	struct ectx e = { id, bytes, lo, hi };
 	int rc;
-	xo->hashed = 0;
+	mark_stale(x, id);
 	if (xo->o.kind == HOP_OBJ_LITERAL)
 		return 0;
 	if (xo->gone) /* upgrades: a removed global */
@@ -1410,6 +1474,15 @@ int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr)
 	struct xobj *xo = &x->objs[id];
 	if (xo->owned && xo->dst)
 		x->heap.release(x->heap.ctx, xo->dst);
+	if (xo->in_sum)
+		hop__digest_sub(x->sum, xo->hash);
+	xo->in_sum = 0;
+	if (xo->o.kind == HOP_OBJ_BLOCK) {
+		if (xo->dst && hop__amap_get(&x->bydst, (uint64_t)(uintptr_t)xo->dst) == id)
+			hop__amap_del(&x->bydst, (uint64_t)(uintptr_t)xo->dst);
+		if (hop__amap_put(&x->dropped, origin_addr, id) < 0)
+			x->stale_all = 1; /* cannot remember it: trust no cached hash */
+	}
 	xo->live = 0;
 	xo->dst = NULL;
 	free(xo->old);
@@ -1470,7 +1543,7 @@ static int finish_parks(struct hop_xlate *x)
 		char pb[512];
 		if (resolve(x, pk->value, pk->pt, &q, NULL, NULL) == 1) { /* a literal or block that arrived later */
 			hop__put_uint((uint8_t *)(uintptr_t)pk->slot, pk->dsize, x->to->big_endian, q);
-			owner->hashed = 0;
+			mark_stale(x, pk->owner);
 			pk->live = 0;
 			x->parks_live--;
 			continue;
@@ -1491,7 +1564,7 @@ static int finish_parks(struct hop_xlate *x)
 		}
 		q = (uint64_t)(uintptr_t)b->dst + d;
 		hop__put_uint((uint8_t *)(uintptr_t)pk->slot, pk->dsize, x->to->big_endian, q);
-		owner->hashed = 0;
+		mark_stale(x, pk->owner);
 		pk->live = 0;
 		x->parks_live--;
 	}
@@ -1586,6 +1659,35 @@ static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
 		hop__b2s_update(h, "N", 1);
 		return;
 	}
+	if (!c->byd) { /* our own heap says which block: O(1) */
+		uint64_t st, sz, bs, bz;
+		uint32_t bid = HOP_NONE, aid = HOP_NONE;
+		if (x->heap.find(x->heap.ctx, q, &st, &sz) && (bid = hop__amap_get(&x->bydst, st)) != HOP_NONE &&
+		    (st + sz == q && st != q)) { /* the block ending at q: is another starting there? */
+			aid = bid;
+			bid = HOP_NONE;
+		}
+		if (bid != HOP_NONE && st == q && x->heap.find(x->heap.ctx, q - 1, &bs, &bz) && bs + bz == q)
+			aid = hop__amap_get(&x->bydst, bs); /* q is also the end of the block before */
+		else if (bid == HOP_NONE && aid == HOP_NONE && x->heap.find(x->heap.ctx, q - 1, &bs, &bz) && bs + bz == q)
+			aid = hop__amap_get(&x->bydst, bs);
+		const struct xobj *o = bid != HOP_NONE ? &x->objs[bid] : NULL, *a = aid != HOP_NONE ? &x->objs[aid] : NULL;
+		if (o && a && (uint64_t)(uintptr_t)a->dst + a->dsize == q && hop__prefer_end(T, a->tt, 1, o->tt, pt))
+			o = a;
+		else if (!o && a && (uint64_t)(uintptr_t)a->dst + a->dsize == q)
+			o = a;
+		if (o) {
+			uint64_t base = (uint64_t)(uintptr_t)o->dst;
+			if (q - base <= o->dsize) {
+				b[0] = 'B';
+				hop__put_uint(b + 1, 8, 0, o->o.addr);
+				hop__b2s_update(h, b, 9);
+				hop__digest_logical(T, o->tt, o->o.count, q - base, h);
+				return;
+			}
+		}
+		goto not_block;
+	}
 	size_t lo = 0, hi = c->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -1612,6 +1714,7 @@ static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
 			return;
 		}
 	}
+not_block:;
 	uint64_t a = q - (uint64_t)x->to_bias;
 	if (hop__lay_var_at(x->tl, a, &id, &off)) {
 		const char *old = hop__lay_var(x->fl, T->vars[id].name) == HOP_NONE && T->nhints
@@ -1693,52 +1796,110 @@ static void norm_old(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 	hop__b2s_update(h, b, 9);
 }
 
-int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[32])
+/* The hash of one object into o->hash. */
+static int hash_obj(struct hop_xlate *x, struct xobj *o, struct dctx *c)
 {
-	uint64_t sum[4] = { 0, 0, 0, 0 };
-	struct dctx c = { x, malloc(sizeof(uint32_t) * (x->nobjs + 1)), 0 };
-	int rc = 0;
-	if (!c.byd)
-		return hop__fail(HOP_ENOMEM, "digest: out of memory");
-	for (size_t i = 0; i < x->nobjs; i++)
-		if (x->objs[i].live && x->objs[i].o.kind == HOP_OBJ_BLOCK)
-			c.byd[c.n++] = (uint32_t)i;
-	sort_x = x;
-	qsort(c.byd, c.n, sizeof(uint32_t), cmp_dst);
-	for (size_t i = 0; i < x->nobjs && rc == 0; i++) {
-		struct xobj *o = &x->objs[i];
-		if (!o->live || o->o.kind == HOP_OBJ_LITERAL)
-			continue;
-		/* hashes depend on where pointers lead, which later objects change: no caching here */
-		struct hop_b2s h;
-		hop__b2s_init(&h);
-		if (o->old) {
-			/* upgrades: this object's type changed, so our values cannot hash like the
-			 * origin's; hash the origin's bytes we kept, as the origin did */
-			if (!x->dsorted_ok && (rc = sort_blocks(x)) < 0)
-				break;
-			if (o->o.kind == HOP_OBJ_GLOBAL)
-				hop__digest_ident_global(&h, x->from->vars[o->o.var].name);
-			else
-				hop__digest_ident_block(&h, o->o.addr, o->o.count, o->fam_n, tname(x->from, o->o.type));
-			rc = hop__digest_values(x->fl, o->o.type, o->o.count, o->fam_n, o->old, norm_old, &c, &h);
-			hop__b2s_final(&h, o->hash);
-			hop__digest_add(sum, o->hash);
-			continue;
-		}
+	struct hop_b2s h;
+	int rc;
+	hop__b2s_init(&h);
+	if (o->old) {
+		/* upgrades: this object's type changed, so our values cannot hash like the
+		 * origin's; hash the origin's bytes we kept, as the origin did */
+		if (!x->dsorted_ok && (rc = sort_blocks(x)) < 0)
+			return rc;
+		if (o->o.kind == HOP_OBJ_GLOBAL)
+			hop__digest_ident_global(&h, x->from->vars[o->o.var].name);
+		else
+			hop__digest_ident_block(&h, o->o.addr, o->o.count, o->fam_n, tname(x->from, o->o.type));
+		rc = hop__digest_values(x->fl, o->o.type, o->o.count, o->fam_n, o->old, norm_old, c, &h);
+	} else {
 		if (o->o.kind == HOP_OBJ_GLOBAL)
 			hop__digest_ident_global(&h, x->from->vars[o->o.var].name);
 		else
 			hop__digest_ident_block(&h, o->o.addr, o->o.count, o->fam_n,
 						o->tt != HOP_NONE ? x->to->types[o->tt].name : "");
 		rc = hop__digest_values(x->tl, o->tt, o->tt == HOP_NONE ? o->o.size : o->o.count, o->fam_n, o->dst,
-					norm_ptr, &c, &h);
-		hop__b2s_final(&h, o->hash);
-		hop__digest_add(sum, o->hash);
+					norm_ptr, c, &h);
+	}
+	hop__b2s_final(&h, o->hash);
+	return rc;
+}
+
+/* Bring the kept digest up to date: hash the objects changed since the last
+ * call (all of them when a block was created again where an older one was
+ * dropped). Cheap when little changed, so the destination runs it after each
+ * round and the final pause only hashes the final delta. A hash depends on
+ * where pointers lead, i.e. on other objects: those are kept apart by the
+ * origin addresses a pointer's normal form names, which only a block created
+ * again at an old address can make ambiguous (stale_all). */
+int hop__xlate_digest_warm(struct hop_xlate *x)
+{
+	struct dctx c = { x, NULL, 0 };
+	int rc = 0;
+	if (x->heap.find != hop__real_heap.find) { /* not our own heap (tests): by sorted addresses */
+		if (!(c.byd = malloc(sizeof(uint32_t) * (x->nobjs + 1))))
+			return hop__fail(HOP_ENOMEM, "digest: out of memory");
+		for (size_t i = 0; i < x->nobjs; i++)
+			if (x->objs[i].live && x->objs[i].o.kind == HOP_OBJ_BLOCK)
+				c.byd[c.n++] = (uint32_t)i;
+		sort_x = x;
+		qsort(c.byd, c.n, sizeof(uint32_t), cmp_dst);
+	}
+	if (x->stale_all) {
+		memset(x->sum, 0, sizeof(x->sum));
+		for (size_t i = 0; i < x->nobjs; i++) {
+			x->objs[i].in_sum = 0;
+			x->objs[i].queued = 0;
+		}
+		x->nstale = 0;
+		hop__amap_free(&x->dropped);
+		x->stale_all = 0;
+		for (size_t i = 0; i < x->nobjs && rc == 0; i++) {
+			struct xobj *o = &x->objs[i];
+			if (!o->live || o->o.kind == HOP_OBJ_LITERAL)
+				continue;
+			if ((rc = hash_obj(x, o, &c)) == 0) {
+				hop__digest_add(x->sum, o->hash);
+				o->in_sum = o->hashed = 1;
+			}
+		}
+		if (rc < 0)
+			x->stale_all = 1; /* start over next time */
+	} else {
+		for (size_t k = 0; k < x->nstale && rc == 0; k++) {
+			struct xobj *o = &x->objs[x->stale[k]];
+			o->queued = 0;
+			if (!o->live || o->o.kind == HOP_OBJ_LITERAL || o->hashed)
+				continue;
+			if (o->in_sum)
+				hop__digest_sub(x->sum, o->hash);
+			o->in_sum = 0;
+			if ((rc = hash_obj(x, o, &c)) == 0) {
+				hop__digest_add(x->sum, o->hash);
+				o->in_sum = o->hashed = 1;
+			}
+		}
+		if (rc < 0) { /* the rest stays queued */
+			size_t n = 0;
+			for (size_t k = 0; k < x->nstale; k++)
+				if (!x->objs[x->stale[k]].hashed && x->objs[x->stale[k]].live)
+					x->stale[n++] = x->stale[k], x->objs[x->stale[k]].queued = 1;
+			x->nstale = n;
+		} else {
+			x->nstale = 0;
+		}
 	}
 	free(c.byd);
-	hop__digest_out(sum, digest);
 	return rc;
+}
+
+int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[32])
+{
+	int rc = hop__xlate_digest_warm(x);
+	if (rc < 0)
+		return rc;
+	hop__digest_out(x->sum, digest);
+	return 0;
 }
 
 /* ---- objects on the wire ------------------------------------------------------------------------------------------- */

@@ -28,7 +28,9 @@ int main(int argc, char **argv)
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	hop_init();
-	if (strcmp(argv[1], "pipe") == 0) {
+	if (hop_incoming()) {
+		/* a destination: the migration is refused before it starts */
+	} else if (strcmp(argv[1], "pipe") == 0) {
 		int p[2];
 		if (pipe(p) < 0)
 			return 1;

@@ -27,7 +27,8 @@ check() { # kind, expected words of the message
 	fd=$(sed -n 's/^ready pid=[0-9]* fd=\([0-9]*\)/\1/p' "$T/$kind.out")
 	hop receive --listen 127.0.0.1:0 --port-file "$T/port" --token-file "$T/token" -- $B/refuser "$kind" \
 		>"$T/$kind.recv" 2>&1 &
-	PIDS+=($!)
+	local rpid=$!
+	PIDS+=($rpid)
 	for i in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 	local res
 	res=$(hop migrate --to 127.0.0.1:"$(cat "$T/port")" --token-file "$T/token" --json --quiet $pid 2>/dev/null || true)
@@ -42,7 +43,11 @@ check() { # kind, expected words of the message
 	sleep 0.3
 	after=$(grep -c tick "$T/$kind.out")
 	[ "$after" -gt "$before" ] || { echo "FAIL: the origin stopped after the refusal"; exit 1; }
-	pkill -9 -P $pid 2>/dev/null; kill -9 $pid; wait $pid 2>/dev/null || true
+	pkill -9 -P $pid 2>/dev/null || true
+	kill -9 $pid
+	wait $pid 2>/dev/null || true
+	# the destination saw the refusal and exited; hop receive with it
+	wait $rpid 2>/dev/null || true
 }
 check pipe "pipe to another process (pipe:\["
 check unix "UNIX socket (socket:\["

@@ -27,7 +27,9 @@ no longer has (lost). On SIGTERM/SIGINT it stops and prints one JSON line:
  "jumps_down", "max_gap_ms", "gaps_over_5ms", "t_max_gap"}
 (t_max_gap: CLOCK_MONOTONIC seconds when the longest gap ended).
 """
-import json, os, select, signal, socket, sys, time
+import faulthandler, json, os, select, signal, socket, sys, time
+
+faulthandler.register(signal.SIGUSR2)  # move_compare.sh asks for a stack when a stop hangs
 
 key = sys.argv[1].encode()
 addrs = []

@@ -82,17 +82,14 @@ S390="qemu-s390x -L /usr/s390x-linux-gnu"
 . tests/world/netns.sh
 if world_up; then
 	A=$W_OIP BIP=$W_DIP
-	# `ip netns exec` execs its command: "inA cmd &" gives cmd's own PID in $!
-	inA() { ip netns exec "$W_O" "$@"; }
-	inB() { ip netns exec "$W_D" "$@"; }
-	inC() { ip netns exec "$W_C" "$@"; }
+	# `ip netns exec` execs its command: "$inA cmd &" gives cmd's own PID in $!
+	# (a shell function run in the background would give a subshell's PID)
+	inA="ip netns exec $W_O" inB="ip netns exec $W_D" inC="ip netns exec $W_C"
 	WORLD="network namespaces: A=$A B=$BIP, client in its own namespace; shared filesystem"
 	trap cleanup EXIT
 else
 	A=127.0.0.1 BIP=127.0.0.2
-	inA() { "$@"; }
-	inB() { "$@"; }
-	inC() { "$@"; }
+	inA= inB= inC=
 	WORLD="loopback (not root): A=$A B=$BIP on one host"
 fi
 say "machines: $WORLD; $N keys"
@@ -108,7 +105,7 @@ for i in range(n):
     out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
 PY
 
-cli() { inC redis-cli -h "$1" -p $PORT "${@:2}"; }
+cli() { $inC redis-cli -h "$1" -p $PORT "${@:2}"; }
 wait_ping() { # host
 	for i in $(seq 600); do [ "$(cli "$1" PING 2>/dev/null)" = PONG ] && return 0; sleep 0.05; done
 	return 1
@@ -118,13 +115,15 @@ load() { # host
 	cli "$1" SET ledger 0 >/dev/null
 }
 start_client() { # addresses
-	inC python3 bench/move_client.py ledger "$1" >"$W/client.json" 2>"$W/client.err" &
+	$inC python3 bench/move_client.py ledger "$1" >"$W/client.json" 2>"$W/client.err" &
 	CLIENT=$!
 	pids+=($CLIENT)
 }
 stop_client() {
 	kill -TERM $CLIENT 2>/dev/null
 	for i in $(seq 100); do kill -0 $CLIENT 2>/dev/null || break; sleep 0.1; done
+	kill -0 $CLIENT 2>/dev/null || { wait $CLIENT; echo "   client exit status $?"; }
+	kill -0 $CLIENT 2>/dev/null && { echo "   client does not stop; its stack:"; kill -USR2 $CLIENT; sleep 0.5; tail -n 20 "$W/client.err"; }
 }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$W/client.json" "$1" 2>/dev/null; }
 # row method move_ms server_counter note
@@ -151,25 +150,30 @@ m_hop() { # label dest_cmd...
 	shift
 	rm -rf "$W/data" "$W"/recv.log "$W"/dest.pid "$W"/relay.pid
 	mkdir -p "$W/data"
-	inA "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no >"$W/kvd-a.log" 2>&1 &
+	$inA "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no >"$W/kvd-a.log" 2>&1 &
 	local kvd=$!
 	pids+=($kvd)
 	wait_ping "$A" || { echo "kvd did not start"; return; }
 	load "$A"
 	start_client "$A:$PORT"
 	sleep "$SETTLE"
-	inB "$HOP" receive --listen "$BIP:9000" --token-file "$W/token" --pid-file "$W/dest.pid" -- "$@" \
+	$inB "$HOP" receive --listen "$BIP:9000" --token-file "$W/token" --pid-file "$W/dest.pid" -- "$@" \
 		>"$W/recv.log" 2>&1 &
 	pids+=($!)
 	for i in $(seq 100); do grep -q listening "$W/recv.log" && break; sleep 0.05; done
 	local t0 t1
 	t0=$(now_ms)
-	inA "$HOP" migrate --to "$BIP:9000" --token-file "$W/token" --json --forward-for 30 \
-		--relay-pid-file "$W/relay.pid" "$kvd" >"$W/move.json" 2>"$W/move.err"
+	# hop migrate stays to relay the connections after printing its result
+	# (COMMIT): the move is over when the result is there
+	$inA "$HOP" migrate --to "$BIP:9000" --token-file "$W/token" --json --forward-for 30 \
+		--relay-pid-file "$W/relay.pid" "$kvd" >"$W/move.json" 2>"$W/move.err" &
+	local mig=$!
+	pids+=($mig)
+	while kill -0 $mig 2>/dev/null && ! grep -q '}' "$W/move.json"; do sleep 0.005; done
 	t1=$(now_ms)
 	local note="hop: pause $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%.1f ms, %d rounds, %d MB" % (j["downtime_us"]/1000, j["rounds"], j["bytes"]>>20))' "$W/move.json" 2>/dev/null || echo '?')"
 	if ! grep -q '"committed"' "$W/move.json"; then
-		note="MOVE FAILED: $(tail -c 300 "$W/move.err" | tr '\n\r' '  ')"
+		note="MOVE FAILED: $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["result"], j.get("error", ""), "after", j["total_ms"], "ms")' "$W/move.json" 2>/dev/null || tail -c 200 "$W/move.err" | tr '\n\r' '  ')"
 	fi
 	for i in $(seq 100); do [ -s "$W/dest.pid" ] && break; sleep 0.05; done
 	[ -s "$W/dest.pid" ] && pids+=($(cat "$W/dest.pid"))
@@ -203,8 +207,8 @@ wait_sync() { # replica host
 m_redis() { # failover|manual
 	local how=$1
 	rm -rf "$W/ra" "$W/rb"
-	redis_start inA ra
-	redis_start inB rb
+	redis_start "$inA" ra
+	redis_start "$inB" rb
 	wait_ping "$A" && wait_ping "$BIP" || { echo "redis did not start"; return; }
 	load "$A"
 	start_client "$A:$PORT,$BIP:$PORT"
@@ -249,7 +253,7 @@ m_restart() { # fsync policy
 	local fs=$1
 	rm -rf "$W/data"
 	mkdir -p "$W/data"
-	inA "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync "$fs" >"$W/kvd-a.log" 2>&1 &
+	$inA "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync "$fs" >"$W/kvd-a.log" 2>&1 &
 	local kvd=$!
 	pids+=($kvd)
 	wait_ping "$A" || { echo "kvd did not start"; return; }
@@ -261,7 +265,7 @@ m_restart() { # fsync policy
 	kill -TERM $kvd
 	while kill -0 $kvd 2>/dev/null; do sleep 0.001; done
 	local tstop=$(now_ms)
-	inB "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync "$fs" >"$W/kvd-b.log" 2>&1 &
+	$inB "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync "$fs" >"$W/kvd-b.log" 2>&1 &
 	pids+=($!)
 	wait_ping "$BIP"
 	t1=$(now_ms)
@@ -296,7 +300,7 @@ mv "$OUT/move_compare.txt.new" "$OUT/move_compare.txt"
 if command -v gnuplot >/dev/null; then
 	grep -v '^#' "$OUT/move_compare.txt" | tail -n +2 | awk '$2 != "-" { printf "\"%s\" %s\n", $1, $2 }' >"$W/plot.dat"
 	gnuplot <<EOF
-set terminal png size 900,500
+set terminal png size 900,500 noenhanced
 set output "$OUT/move_compare.png"
 set title "Longest gap between two acknowledged writes during a live move ($N keys)"
 set ylabel "longest client gap (ms, log scale)"

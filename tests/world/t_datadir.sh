@@ -24,7 +24,12 @@ else
 fi
 T=$(mktemp -d)
 APP=
-cleanup() { [ -n "$APP" ] && kill -9 "$APP" 2>/dev/null; rm -rf "$T"; world_down; }
+cleanup() {
+	set +e
+	[ -n "$APP" ] && kill -9 "$APP" 2>/dev/null
+	rm -rf "$T"
+	world_down
+}
 trap cleanup EXIT
 mkdir -p "$T/o/sub/deeper" "$T/d"
 head -c $((24 * 1024 * 1024)) /dev/urandom >"$T/o/big"
@@ -52,7 +57,8 @@ $D $B/datadir_drv recv "$T/d" 7100 >"$T/recv.log" 2>&1 &
 RECV=$!
 $O python3 tests/world/appender.py "$T/o" &
 APP=$!
-sleep 0.5
+for i in $(seq 200); do [ -s "$T/o/log" ] && break; sleep 0.05; done
+[ -s "$T/o/log" ] || { echo "the writing program did not start"; exit 1; }
 $O $B/datadir_drv send "$T/o" $DIP 7100 4 200 $APP | tee "$T/send.log"
 wait $RECV || { cat "$T/recv.log"; exit 1; }
 lines=$(wc -l <"$T/o/log")

@@ -26,7 +26,13 @@ mkdir -m 700 "$HOP_RUN_DIR"
 head -c 32 /dev/urandom | base64 >"$T/token"
 chmod 600 "$T/token"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; [ -f "$T/dpid" ] && kill -9 "$(cat "$T/dpid")" 2>/dev/null; rm -rf "$T"; world_down; }
+cleanup() {
+	set +e
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[ -f "$T/dpid" ] && kill -9 "$(cat "$T/dpid")" 2>/dev/null
+	rm -rf "$T"
+	world_down
+}
 trap cleanup EXIT
 
 run() { # origin-target dest-target

@@ -15,7 +15,15 @@ mkdir -m 700 "$HOP_RUN_DIR"
 head -c 32 /dev/urandom | base64 >"$T/token"
 chmod 600 "$T/token"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do pkill -9 -P "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
+cleanup() {
+	set +e
+	for p in "${PIDS[@]}"; do
+		pkill -9 -P "$p" 2>/dev/null
+		kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+	return 0
+}
 trap cleanup EXIT
 check() { # kind, expected words of the message
 	local kind=$1 want=$2

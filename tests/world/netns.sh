@@ -18,12 +18,30 @@ world_down() {
 	return 0
 }
 
+# Namespaces left by a run that was killed outright (its PID is gone).
+world_reap() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep '^hopw[0-9]*[odc]$'); do
+		pid=${ns#hopw}
+		pid=${pid%?}
+		kill -0 "$pid" 2>/dev/null && continue
+		ip netns del "$ns" 2>/dev/null
+		ip link del "hw$pid${ns: -1}" 2>/dev/null
+	done
+	return 0
+}
+
 world_up() {
 	command -v ip >/dev/null || return 1
 	[ "$(id -u)" = 0 ] || return 1
 	local sub=$((100 + $$ % 150)) i=1
 	W_O=hopw$$o W_D=hopw$$d W_C=hopw$$c
+	world_reap
+	# another run may hold this subnet: take the next free one
+	while ip -4 addr show 2>/dev/null | grep -q "inet 10\.$sub\.1\.1/"; do sub=$(((sub - 99) % 150 + 100)); done
 	trap 'world_down' EXIT
+	trap 'world_down; exit 143' TERM
+	trap 'world_down; exit 130' INT
 	for n in o d c; do
 		ip netns add "hopw$$$n" || { world_down; return 1; }
 		ip link add "hw$$$n" type veth peer name eth0 netns "hopw$$$n" || { world_down; return 1; }

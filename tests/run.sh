@@ -22,9 +22,13 @@ run_one() { # name timeout cmd...
 	local name=$1 to=$2
 	shift 2
 	[ -n "$filter" ] && [[ $name != *$filter* ]] && return
-	local log="$LOG/${name//\//_}.log" start=$SECONDS
-	timeout -k 5 "$to" "$@" >"$log" 2>&1
+	local log="$LOG/${name//\//_}.log" start=$SECONDS sidf="$LOG/.session"
+	# each test runs in a session of its own; whatever it leaves running
+	# (an origin of a failed migration, a server) is killed when it ends
+	rm -f "$sidf"
+	timeout -k 5 "$to" setsid -w bash -c 'echo $$ >"$0"; exec "$@"' "$sidf" "$@" >"$log" 2>&1
 	local rc=$?
+	[ -s "$sidf" ] && pkill -9 -s "$(cat "$sidf")" 2>/dev/null
 	local dt=$((SECONDS - start))
 	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1)); printf 'PASS %-50s %3ss\n' "$name" "$dt"

@@ -27,7 +27,14 @@ mt_cleanup() {
 trap mt_cleanup EXIT
 
 mt_log() { echo "[$(date +%T)] $*"; }
-mt_die() { echo "FAIL: $*"; for f in "$MT_DIR"/*.out "$MT_DIR"/*.err; do [ -s "$f" ] && { echo "== $f"; tail -n 20 "$f"; }; done; exit 1; }
+# cases often run in a subshell, which neither runs the EXIT trap nor shares
+# MT_PIDS with the parent: a failing case kills its own processes here
+mt_die() {
+	echo "FAIL: $*"
+	for f in "$MT_DIR"/*.out "$MT_DIR"/*.err; do [ -s "$f" ] && { echo "== $f"; tail -n 20 "$f"; }; done
+	for p in "${MT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	exit 1
+}
 
 mt_qemu() { # target -> command prefix
 	case $1 in

@@ -107,7 +107,10 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "--point") == 0)
 		return point_bench();
-	long n = argc > 1 ? atol(argv[1]) : 1000000, rate = argc > 2 ? atol(argv[2]) : 2000;
+	/* arguments, else $BENCH_N / $BENCH_RATE (the test library passes only the environment) */
+	const char *en = getenv("BENCH_N"), *er = getenv("BENCH_RATE");
+	long n = argc > 1 ? atol(argv[1]) : en ? atol(en) : 1000000;
+	long rate = argc > 2 ? atol(argv[2]) : er ? atol(er) : 2000;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!hop_incoming()) {
 		nrecs = n;

@@ -16,7 +16,7 @@ echo "idle HOP_POINT: $("$a" --point) ns"
 downs=()
 for ((r = 1; r <= RUNS; r++)); do
 	t0=$(date +%s.%N)
-	mt_origin x86_64 "$a"
+	mt_origin x86_64 "$a" BENCH_N="$N" BENCH_RATE="$RATE"
 	mt_log "run $r: $N records built ($(date +%s.%N | awk -v t="$t0" '{printf "%.1f s", $1 - t}'))"
 	mt_migrate x86_64 "$b" --env HOP_TRACE=1
 	if [ "$(mt_json result)" = committed ]; then

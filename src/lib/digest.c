@@ -954,10 +954,11 @@ uint32_t hop__amap_get(const struct hop_amap *m, uint64_t key)
 	if (!m->cap)
 		return HOP_NONE;
 	for (uint32_t h = amap_slot(key, m->cap);; h = (h + 1) & (m->cap - 1)) {
-		if (m->vals[h] == HOP_NONE)
+		const struct hop_aslot *e = &m->slots[h];
+		if (e->val == HOP_NONE)
 			return HOP_NONE;
-		if (m->keys[h] == key)
-			return m->vals[h];
+		if (e->key == key)
+			return e->val;
 	}
 }
 
@@ -966,27 +967,21 @@ static int amap_grow(struct hop_amap *m)
 	uint32_t cap = m->cap ? m->cap * 2 : 64;
 	if (cap > (1u << 30))
 		return hop__fail(HOP_ENOMEM, "address map: too many objects");
-	uint64_t *k = malloc(sizeof(uint64_t) * cap);
-	uint32_t *v = malloc(sizeof(uint32_t) * cap);
-	if (!k || !v) {
-		free(k);
-		free(v);
+	struct hop_aslot *v = malloc(sizeof(*v) * cap);
+	if (!v)
 		return hop__fail(HOP_ENOMEM, "address map: out of memory");
-	}
-	memset(v, 0xff, sizeof(uint32_t) * cap);
+	for (uint32_t i = 0; i < cap; i++)
+		v[i].val = HOP_NONE;
 	for (uint32_t i = 0; i < m->cap; i++) {
-		if (m->vals[i] == HOP_NONE)
+		if (m->slots[i].val == HOP_NONE)
 			continue;
-		uint32_t h = amap_slot(m->keys[i], cap);
-		while (v[h] != HOP_NONE)
+		uint32_t h = amap_slot(m->slots[i].key, cap);
+		while (v[h].val != HOP_NONE)
 			h = (h + 1) & (cap - 1);
-		k[h] = m->keys[i];
-		v[h] = m->vals[i];
+		v[h] = m->slots[i];
 	}
-	free(m->keys);
-	free(m->vals);
-	m->keys = k;
-	m->vals = v;
+	free(m->slots);
+	m->slots = v;
 	m->cap = cap;
 	return 0;
 }
@@ -999,13 +994,13 @@ int hop__amap_put(struct hop_amap *m, uint64_t key, uint32_t val)
 			return rc;
 	}
 	uint32_t h = amap_slot(key, m->cap);
-	for (; m->vals[h] != HOP_NONE; h = (h + 1) & (m->cap - 1))
-		if (m->keys[h] == key) {
-			m->vals[h] = val;
+	for (; m->slots[h].val != HOP_NONE; h = (h + 1) & (m->cap - 1))
+		if (m->slots[h].key == key) {
+			m->slots[h].val = val;
 			return 0;
 		}
-	m->keys[h] = key;
-	m->vals[h] = val;
+	m->slots[h].key = key;
+	m->slots[h].val = val;
 	m->n++;
 	return 0;
 }
@@ -1014,28 +1009,30 @@ void hop__amap_del(struct hop_amap *m, uint64_t key)
 {
 	if (!m->cap)
 		return;
-	uint32_t h = amap_slot(key, m->cap);
-	for (; m->vals[h] != HOP_NONE; h = (h + 1) & (m->cap - 1))
-		if (m->keys[h] == key)
+	uint32_t mask = m->cap - 1, h = amap_slot(key, m->cap);
+	for (; m->slots[h].val != HOP_NONE; h = (h + 1) & mask)
+		if (m->slots[h].key == key)
 			break;
-	if (m->vals[h] == HOP_NONE)
+	if (m->slots[h].val == HOP_NONE)
 		return;
-	m->vals[h] = HOP_NONE;
 	m->n--;
-	/* re-insert the rest of the cluster (backward-shift deletion, simply) */
-	for (uint32_t j = (h + 1) & (m->cap - 1); m->vals[j] != HOP_NONE; j = (j + 1) & (m->cap - 1)) {
-		uint64_t k = m->keys[j];
-		uint32_t v = m->vals[j];
-		m->vals[j] = HOP_NONE;
-		m->n--;
-		hop__amap_put(m, k, v); /* cannot grow: n only went down */
+	/* backward-shift deletion: move later entries of the cluster into the hole
+	 * when their home slot does not lie (cyclically) between the hole and them */
+	for (uint32_t j = (h + 1) & mask;; j = (j + 1) & mask) {
+		if (m->slots[j].val == HOP_NONE)
+			break;
+		uint32_t home = amap_slot(m->slots[j].key, m->cap);
+		if (((j - home) & mask) >= ((j - h) & mask)) {
+			m->slots[h] = m->slots[j];
+			h = j;
+		}
 	}
+	m->slots[h].val = HOP_NONE;
 }
 
 void hop__amap_free(struct hop_amap *m)
 {
-	free(m->keys);
-	free(m->vals);
+	free(m->slots);
 	memset(m, 0, sizeof(*m));
 }
 

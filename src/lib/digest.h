@@ -126,9 +126,12 @@ void hop__digest_ident_block(struct hop_b2s *h, uint64_t addr, uint64_t count, u
 
 
 /* ---- a map from 64-bit addresses to object ids (open addressing) ---------------------- */
+struct hop_aslot {
+	uint64_t key;
+	uint32_t val; /* HOP_NONE = empty */
+};
 struct hop_amap {
-	uint64_t *keys;
-	uint32_t *vals; /* HOP_NONE = empty */
+	struct hop_aslot *slots; /* key and value side by side: one cache miss per probe */
 	uint32_t cap, n;
 };
 /* id of key or HOP_NONE */

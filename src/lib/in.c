@@ -409,6 +409,13 @@ static int on_phase_end(struct in *in)
 	free(l);
 	in->nnack = 0;
 	in->nack_all = 0;
+	/* while the origin collects its next delta, hash what this phase changed,
+	 * so the digest at the switch costs only the final delta (a failure here
+	 * is provisional: those objects are hashed again later) */
+	if (rc == 0 && !in->final_done) {
+		hop__xlate_settle(in->x); /* parked pointers whose target arrived */
+		hop__xlate_digest_warm(in->x);
+	}
 	return rc;
 }
 
@@ -487,10 +494,13 @@ static int i_digest(struct in *in)
 		if ((rc = hop__xlate_object(in->x, &h->o, h->bytes)) < 0)
 			return rc;
 	}
+	trace("retry");
 	if ((rc = hop__xlate_finish(in->x)) < 0)
 		return rc;
+	trace("finish");
 	if ((rc = hop__xlate_digest(in->x, ours)) < 0)
 		return rc;
+	trace("hash");
 	if (hop__fault("digest"))
 		ours[0] ^= 0xa5;
 	if ((rc = hop__frame_expect(&in->c, HOP_F_DIGEST, &f, 32)) < 0)

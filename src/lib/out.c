@@ -398,6 +398,11 @@ static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
 	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, ACK_MAX)) < 0 || (rc = on_ack(o, &f)) < 0)
 		return rc;
 	uint64_t dt = hop__now_us() - t;
+	/* hash what this phase sent now, while the program runs, so the digest at
+	 * the freeze costs only the final delta: anything written after the
+	 * collect this phase came from is dirty in the next one and hashed again */
+	uint8_t d[32];
+	hop__scan_digest(o->scan, d);
 	o->round_bytes = bytes;
 	o->round_us = dt;
 	/* throughput from phases big enough to measure it */

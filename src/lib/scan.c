@@ -985,12 +985,14 @@ static void norm_ptr(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 int hop__scan_digest(struct hop_scan *s, uint8_t digest[32])
 {
 	uint64_t sum[4] = { 0, 0, 0, 0 };
-	int rc;
+	size_t nh = 0;
+	int rc, all = s->all_stale;
 	for (size_t i = 0; i < s->nobjs; i++) {
 		struct sobj *o = &s->objs[i];
 		if (o->dead || o->o.kind == HOP_OBJ_LITERAL)
 			continue;
 		if (!o->hashed || s->all_stale) {
+			nh++;
 			struct hop_b2s h;
 			hop__b2s_init(&h);
 			const struct hop_index *idx = s->idx;
@@ -1013,6 +1015,8 @@ int hop__scan_digest(struct hop_scan *s, uint8_t digest[32])
 		hop__digest_add(sum, o->hash);
 	}
 	s->all_stale = 0;
+	if (getenv("HOP_TRACE"))
+		fprintf(stderr, "hop: digest: %zu of %zu objects hashed%s\n", nh, s->nobjs, all ? " (all stale)" : "");
 	hop__digest_out(sum, digest);
 	return 0;
 }

@@ -1521,11 +1521,37 @@ static int sort_blocks(struct hop_xlate *x)
 
 static int run_hooks(struct hop_xlate *x);
 
+int hop__xlate_settle(struct hop_xlate *x)
+{
+	for (size_t k = 0; k < x->nparks && x->parks_live; k++) {
+		struct park *pk = &x->parks[k];
+		uint64_t q;
+		if (!pk->live)
+			continue;
+		if (!x->objs[pk->owner].live) {
+			pk->live = 0;
+			x->parks_live--;
+			continue;
+		}
+		if (resolve(x, pk->value, pk->pt, &q, NULL, NULL) != 1 || (x->to->pointer_size < 8 && q >> 32))
+			continue; /* not arrived yet (or refused: finish() says so with the path) */
+		hop__put_uint((uint8_t *)(uintptr_t)pk->slot, pk->dsize, x->to->big_endian, q);
+		mark_stale(x, pk->owner);
+		pk->live = 0;
+		x->parks_live--;
+	}
+	return 0;
+}
+
 static int finish_parks(struct hop_xlate *x)
 {
 	int rc;
-	if (!x->parks_live)
+	hop__xlate_settle(x); /* what resolves directly needs no sorted blocks */
+	if (!x->parks_live) {
+		x->nparks = 0;
+		hop__amap_free(&x->parkslot);
 		return 0;
+	}
 	if ((rc = sort_blocks(x)) < 0)
 		return rc;
 	for (size_t k = 0; k < x->nparks; k++) {
@@ -1891,6 +1917,11 @@ int hop__xlate_digest_warm(struct hop_xlate *x)
 	}
 	free(c.byd);
 	return rc;
+}
+
+void hop__xlate_digest_reset(struct hop_xlate *x)
+{
+	x->stale_all = 1;
 }
 
 int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[32])

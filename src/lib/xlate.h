@@ -103,10 +103,20 @@ int hop__xlate_range(struct hop_xlate *x, const struct hop_obj *o, uint64_t off,
 		     uint64_t len);
 /* The origin freed this block (or it is no longer reached): drop it. */
 int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr);
+/* Write the parked pointers whose target has arrived since (between phases),
+ * so that finish() at the switch only sees what the final delta parked. 0. */
+int hop__xlate_settle(struct hop_xlate *x);
 /* All pointers resolved? 0 or HOP_EXLATE naming the first dangling path. */
 int hop__xlate_finish(struct hop_xlate *x);
-/* Digest of the translated state, comparable with hop__scan_digest(). */
+/* Digest of the translated state, comparable with hop__scan_digest(). Kept
+ * object by object: only objects translated since the last call are hashed. */
 int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[32]);
+/* Hash what changed since the last call now (between rounds), so that the
+ * digest at the switch costs only the final delta. 0 or HOP_E*. */
+int hop__xlate_digest_warm(struct hop_xlate *x);
+/* Forget every kept hash: the next digest hashes the whole state again
+ * (after something other than the translator wrote translated memory). */
+void hop__xlate_digest_reset(struct hop_xlate *x);
 
 /* ---- objects on the wire / in an image file ----------------------------------
  * Fixed-width big-endian record: kind u8, var u32, addr u64, size u64,

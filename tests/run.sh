@@ -8,6 +8,7 @@
 # A test passes on exit 0, is skipped on exit 77 (it must print why), and fails
 # otherwise; a failure shows the tail of its output. The last line is
 # "N passed, N failed, N skipped". TESTS=pattern runs only matching tests.
+# Tests listed in tests/known-failing are skipped with their stated reason.
 set -u
 cd "$(dirname "$0")/.."
 export HOP_ROOT=$PWD
@@ -18,10 +19,23 @@ pass=0 fail=0 skip=0
 failed=()
 filter=${TESTS:-}
 
+# tests/known-failing: "name  reason" lines for tests that fail today because
+# the feature they test is not finished. They are reported as skipped with
+# the reason, never hidden; KNOWN_FAILING=run runs them anyway.
+known_reason() {
+	[ "${KNOWN_FAILING:-}" = run ] && return 1
+	awk -v n="$1" '$1 == n { $1 = ""; sub(/^ +/, ""); print; found = 1 } END { exit !found }' \
+		tests/known-failing 2>/dev/null
+}
+
 run_one() { # name timeout cmd...
-	local name=$1 to=$2
+	local name=$1 to=$2 why
 	shift 2
 	[ -n "$filter" ] && [[ $name != *$filter* ]] && return
+	if why=$(known_reason "$name"); then
+		skip=$((skip + 1)); printf 'SKIP %-50s (known failure: %s)\n' "$name" "$why"
+		return
+	fi
 	local log="$LOG/${name//\//_}.log" start=$SECONDS sidf="$LOG/.session"
 	# each test runs in a session of its own; whatever it leaves running
 	# (an origin of a failed migration, a server) is killed when it ends

@@ -628,20 +628,23 @@ static int describe_socket(int fd, const char *link, struct hop_fd *d)
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
 		return hop__sysfail("fd %d: SO_TYPE of %s", fd, link);
 	sockaddr_split(&ss, &d->family, d->addr, &d->port);
-	if (getopt_int(fd, SOL_SOCKET, SO_REUSEADDR))
-		d->sockopts |= HOP_SO_REUSEADDR;
-	if (getopt_int(fd, SOL_SOCKET, SO_REUSEPORT))
-		d->sockopts |= HOP_SO_REUSEPORT;
-	if (getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE))
-		d->sockopts |= HOP_SO_KEEPALIVE;
-	if (d->family == 6 && getopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY))
-		d->sockopts |= HOP_SO_V6ONLY;
 	struct sockaddr_storage ps;
 	socklen_t pl = sizeof ps;
 	memset(&ps, 0, sizeof ps);
 	int connected = getpeername(fd, (struct sockaddr *)&ps, &pl) == 0;
 	if (connected)
 		sockaddr_split(&ps, &d->family, d->peer, &d->peer_port);
+	/* a connected TCP socket only needs what it keeps on the relay's
+	 * connection (every system call here is paid inside the pause) */
+	int conn_tcp = connected && type == SOCK_STREAM;
+	if (!conn_tcp && getopt_int(fd, SOL_SOCKET, SO_REUSEADDR))
+		d->sockopts |= HOP_SO_REUSEADDR;
+	if (!conn_tcp && getopt_int(fd, SOL_SOCKET, SO_REUSEPORT))
+		d->sockopts |= HOP_SO_REUSEPORT;
+	if (getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE))
+		d->sockopts |= HOP_SO_KEEPALIVE;
+	if (!conn_tcp && d->family == 6 && getopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY))
+		d->sockopts |= HOP_SO_V6ONLY;
 	if (type == SOCK_DGRAM) {
 		d->kind = HOP_FD_UDP;
 		return 0;
@@ -650,6 +653,10 @@ static int describe_socket(int fd, const char *link, struct hop_fd *d)
 		return refuse(fd, "socket of an unsupported type", link);
 	if (getopt_int(fd, IPPROTO_TCP, TCP_NODELAY))
 		d->sockopts |= HOP_SO_NODELAY;
+	if (conn_tcp) {
+		d->kind = HOP_FD_CONN;
+		return 0;
+	}
 	if (getopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN)) {
 		d->kind = HOP_FD_LISTEN;
 		/* the backlog is not readable back; SOMAXCONN is what the
@@ -1167,6 +1174,8 @@ struct restore {
 	const struct hop_fds *f;
 	const struct hop_fds_restore_opts *o;
 	int floor; /* temporaries live at or above this number */
+	struct pollfd *pending; /* relayed connections still connecting */
+	uint32_t npending, next_conn;
 };
 
 static int wanted(const struct hop_fds *f, int fd)
@@ -1263,34 +1272,6 @@ static int bind_like(struct restore *rs, int s, const struct hop_fd *d)
 	return bind(s, (struct sockaddr *)&ss, sl);
 }
 
-static int connect_timeout(int s, const struct sockaddr *sa, socklen_t sl, int ms)
-{
-	int fl = fcntl(s, F_GETFL);
-	fcntl(s, F_SETFL, fl | O_NONBLOCK);
-	int rc = connect(s, sa, sl);
-	if (rc < 0 && errno == EINPROGRESS) {
-		struct pollfd p = { .fd = s, .events = POLLOUT };
-		int n;
-		do
-			n = poll(&p, 1, ms);
-		while (n < 0 && errno == EINTR);
-		if (n == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		int err = 0;
-		socklen_t el = sizeof err;
-		getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el);
-		if (err) {
-			errno = err;
-			return -1;
-		}
-		rc = 0;
-	}
-	fcntl(s, F_SETFL, fl);
-	return rc;
-}
-
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
@@ -1368,11 +1349,12 @@ static int restore_one(struct restore *rs, const struct hop_fd *d)
 		break;
 	}
 	case HOP_FD_CONN: {
+		/* connect without waiting: all relayed connections are set up
+		 * at once and finished together (finish_conns), so a thousand
+		 * clients cost one round trip to the relay, not a thousand */
 		struct sockaddr_storage ss;
 		socklen_t sl = sockaddr_make(&ss, f->relay.family, f->relay.addr, f->relay.port);
-		int ms = rs->o && rs->o->relay_timeout_ms > 0 ? rs->o->relay_timeout_ms : 5000;
-		uint8_t hello[HOP_FDS_HELLO_LEN];
-		s = socket(f->relay.family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		s = socket(f->relay.family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (s < 0)
 			return hop__sysfail("fd %d: socket for the relayed connection", d->fd);
 		int one = 1;
@@ -1381,16 +1363,23 @@ static int restore_one(struct restore *rs, const struct hop_fd *d)
 		 * would let connect() pick a source port a listener holds */
 		struct hop_fd opts = *d;
 		opts.sockopts &= HOP_SO_NODELAY | HOP_SO_KEEPALIVE;
-		if (set_sockopts(s, &opts) < 0 || connect_timeout(s, (struct sockaddr *)&ss, sl, ms) < 0) {
+		if (set_sockopts(s, &opts) < 0 ||
+		    (connect(s, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS)) {
 			close(s);
 			return hop__sysfail("fd %d: cannot reach the origin's relay (port %u)", d->fd, f->relay.port);
 		}
-		hop__fds_hello(hello, d->fd, f->relay.key);
-		if (write_all(s, hello, sizeof hello) < 0) {
-			close(s);
-			return hop__sysfail("fd %d: sending the relay hello", d->fd);
-		}
-		break;
+		s = lift(rs, s);
+		if (s < 0)
+			return hop__sysfail("fd %d: moving the relayed connection", d->fd);
+		int rc = place(rs, s, d);
+		if (rc < 0)
+			return rc;
+		/* non-blocking until finished; its own flag after */
+		fcntl(d->fd, F_SETFL, fcntl(d->fd, F_GETFL) | O_NONBLOCK);
+		rs->pending[rs->npending].fd = d->fd;
+		rs->pending[rs->npending].events = POLLOUT;
+		rs->npending++;
+		return 0;
 	}
 	case HOP_FD_EPOLL:
 		s = epoll_create1(EPOLL_CLOEXEC);
@@ -1568,18 +1557,73 @@ static int clear_numbers(struct restore *rs, void (*moved)(void *, int, int), vo
 	return 0;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for every relayed connection, then say which client each one is.
+ * They were all started before; by now most are established, so each is
+ * waited for on its own (a poll over all of them per completion would cost
+ * n^2). */
+static int finish_conns(struct restore *rs)
+{
+	int ms = rs->o && rs->o->relay_timeout_ms > 0 ? rs->o->relay_timeout_ms : 5000;
+	long long end = mono_ms() + ms;
+	for (uint32_t i = 0; i < rs->npending; i++) {
+		struct pollfd *p = &rs->pending[i];
+		int fd = p->fd, n;
+		for (;;) {
+			long long left = end - mono_ms();
+			n = poll(p, 1, left > 0 ? (int)left : 0);
+			if (n < 0 && errno == EINTR)
+				continue;
+			break;
+		}
+		if (n < 0)
+			return hop__sysfail("fds: waiting for the relay");
+		if (n == 0)
+			return hop__fail(HOP_ETIMEDOUT, "fd %d: the origin's relay did not answer within %d ms", fd, ms);
+		int err = 0;
+		socklen_t el = sizeof err;
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (err) {
+			errno = err;
+			return hop__sysfail("fd %d: cannot reach the origin's relay (port %u)", fd, rs->f->relay.port);
+		}
+		uint8_t hello[HOP_FDS_HELLO_LEN];
+		hop__fds_hello(hello, fd, rs->f->relay.key);
+		if (write_all(fd, hello, sizeof hello) < 0)
+			return hop__sysfail("fd %d: sending the relay hello", fd);
+		/* the pending list follows the table's order */
+		while (rs->f->v[rs->next_conn].fd != fd)
+			rs->next_conn++;
+		if (!(rs->f->v[rs->next_conn].flags & HOP_FDF_NONBLOCK))
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	}
+	return 0;
+}
+
 int hop__fds_restore(const struct hop_fds *f, const struct hop_fds_restore_opts *opts)
 {
 	struct restore rs = { .f = f, .o = opts, .floor = 3 };
 	for (uint32_t i = 0; i < f->n; i++)
 		if (f->v[i].fd + 1 > rs.floor)
 			rs.floor = f->v[i].fd + 1;
+	rs.pending = fds_alloc(sizeof(*rs.pending) * (f->n ? f->n : 1));
+	if (!rs.pending)
+		return hop__fail(HOP_ENOMEM, "fds: no memory to restore %u descriptors", f->n);
 	int rc = clear_numbers(&rs, opts ? opts->own_moved : NULL, opts ? opts->ctx : NULL);
 	for (uint32_t i = 0; rc == 0 && i < f->n; i++)
 		rc = restore_one(&rs, &f->v[i]);
+	if (rc == 0)
+		rc = finish_conns(&rs);
 	for (uint32_t i = 0; rc == 0 && i < f->n; i++)
 		if (f->v[i].kind == HOP_FD_EPOLL)
 			rc = fill_epoll(&rs, &f->v[i]);
+	fds_release(rs.pending);
 	return rc;
 }
 

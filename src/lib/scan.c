@@ -72,6 +72,7 @@ struct sobj {
 	uint32_t vparent;     /* first void * that reached it (for the hint message) */
 	uint64_t vpoff;
 	uint8_t state, queued, changed, dead, hashed;
+	uint8_t in_sum, squeued; /* digest: hash counted in s->sum; on s->stale */
 	struct reach *reaches;
 	uint32_t nreach;
 	uint8_t hash[32];
@@ -107,6 +108,9 @@ struct hop_scan {
 	struct deferred *def;    /* pointers to a block start that may be an end (adjacent blocks) */
 	size_t ndef, defcap;
 	int all_stale;           /* a retype happened: every cached object hash is stale */
+	uint64_t sum[4];         /* the digest: sum of the hashes counted */
+	uint32_t *stale;         /* objects whose hash must be computed again */
+	size_t nstale, capstale;
 	int scanned;
 };
 
@@ -151,10 +155,41 @@ static int push(struct hop_scan *s, uint32_t id)
 	return 0;
 }
 
-static void mark_changed(struct hop_scan *s, uint32_t id)
+/* Object id's values or type changed: hash it again at the next digest. */
+static void unhash(struct hop_scan *s, uint32_t id)
 {
 	struct sobj *o = &s->objs[id];
 	o->hashed = 0;
+	if (o->squeued)
+		return;
+	if (s->nstale == s->capstale) {
+		size_t cap = s->capstale ? s->capstale * 2 : 256;
+		uint32_t *v = realloc(s->stale, sizeof(*v) * cap);
+		if (!v) {
+			s->all_stale = 1;
+			return;
+		}
+		s->stale = v;
+		s->capstale = cap;
+	}
+	s->stale[s->nstale++] = id;
+	o->squeued = 1;
+}
+
+/* Object id is gone: its hash leaves the sum. */
+static void kill_obj(struct hop_scan *s, uint32_t id)
+{
+	struct sobj *o = &s->objs[id];
+	o->dead = 1;
+	if (o->in_sum)
+		hop__digest_sub(s->sum, o->hash);
+	o->in_sum = 0;
+}
+
+static void mark_changed(struct hop_scan *s, uint32_t id)
+{
+	struct sobj *o = &s->objs[id];
+	unhash(s, id);
 	if (o->changed)
 		return;
 	if (s->nchanged == s->chcap) {
@@ -323,7 +358,7 @@ static int add_reach(struct hop_scan *s, uint32_t b, uint32_t pt, uint64_t off, 
 			o->o.count = o->o.size;
 			o->parent = from;
 			o->poff = foff;
-			o->hashed = 0;
+			unhash(s, b);
 			return touch(s, b);
 		}
 		return 0;
@@ -365,7 +400,7 @@ static int add_reach(struct hop_scan *s, uint32_t b, uint32_t pt, uint64_t off, 
 	o->state = ST_TYPED;
 	o->o.type = pt;
 	o->o.count = hop__lay_fam(s->lay, pt) ? 1 : o->o.size / ps;
-	o->hashed = 0;
+	unhash(s, b);
 	int rc = touch(s, b);
 	return rc < 0 ? rc : push(s, b);
 }
@@ -474,7 +509,7 @@ static int visit_block(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_
 	uint32_t id = hop__amap_get(&s->byaddr, start);
 	if (id != HOP_NONE && s->objs[id].o.kind == HOP_OBJ_BLOCK && s->objs[id].o.size != size) {
 		/* resized in place or freed and reused without our hearing of it: a new block */
-		s->objs[id].dead = 1;
+		kill_obj(s, id);
 		hop__amap_del(&s->byaddr, start);
 		s->all_stale = 1;
 		id = HOP_NONE;
@@ -809,6 +844,7 @@ void hop__scan_free(struct hop_scan *s)
 	free(s->touched);
 	free(s->links);
 	free(s->def);
+	free(s->stale);
 	hop__amap_free(&s->byaddr);
 	hop__amap_free(&s->pages);
 	hop__lay_free(s->lay);
@@ -891,7 +927,7 @@ int hop__scan_drop(struct hop_scan *s, uint64_t addr)
 	uint32_t id = hop__amap_get(&s->byaddr, addr);
 	if (id == HOP_NONE || s->objs[id].o.kind != HOP_OBJ_BLOCK)
 		return hop__fail(HOP_ENOENT, "scan: no block at 0x%llx", (unsigned long long)addr);
-	s->objs[id].dead = 1;
+	kill_obj(s, id);
 	hop__amap_del(&s->byaddr, addr);
 	return 0;
 }
@@ -982,41 +1018,77 @@ static void norm_ptr(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 	hop__b2s_update(h, b, 9);
 }
 
+static int hash_obj(struct hop_scan *s, struct sobj *o)
+{
+	const struct hop_index *idx = s->idx;
+	struct hop_b2s h;
+	uint64_t fam_n = 0;
+	hop__b2s_init(&h);
+	const struct hop_member *fam = hop__lay_fam(s->lay, o->o.type);
+	if (fam && o->o.size > fam->offset)
+		fam_n = (o->o.size - fam->offset) / idx->types[idx->types[fam->type].target].size;
+	if (o->o.kind == HOP_OBJ_GLOBAL)
+		hop__digest_ident_global(&h, idx->vars[o->o.var].name);
+	else
+		hop__digest_ident_block(&h, o->o.addr, o->o.count, fam_n,
+					o->o.type < idx->ntypes ? idx->types[o->o.type].name : "");
+	int rc = hop__digest_values(s->lay, o->o.type, o->o.count, fam_n, (const uint8_t *)(uintptr_t)o->o.addr,
+				    norm_ptr, s, &h);
+	if (rc == 0)
+		hop__b2s_final(&h, o->hash);
+	return rc;
+}
+
+/* The digest is kept as a running sum of per-object hashes: only objects
+ * changed since the last call (the stale list) are hashed again, so the
+ * digest at the freeze costs what the final delta costs. A retype (pointers
+ * into the block get other logical paths) rehashes everything. */
 int hop__scan_digest(struct hop_scan *s, uint8_t digest[32])
 {
-	uint64_t sum[4] = { 0, 0, 0, 0 };
 	size_t nh = 0;
-	int rc, all = s->all_stale;
-	for (size_t i = 0; i < s->nobjs; i++) {
-		struct sobj *o = &s->objs[i];
-		if (o->dead || o->o.kind == HOP_OBJ_LITERAL)
-			continue;
-		if (!o->hashed || s->all_stale) {
+	int rc = 0, all = s->all_stale;
+	if (s->all_stale) {
+		memset(s->sum, 0, sizeof(s->sum));
+		s->nstale = 0;
+		for (size_t i = 0; i < s->nobjs; i++) {
+			struct sobj *o = &s->objs[i];
+			o->in_sum = o->squeued = 0;
+			o->hashed = 0;
+			if (o->dead || o->o.kind == HOP_OBJ_LITERAL)
+				continue;
+			if ((rc = hash_obj(s, o)) < 0)
+				return rc; /* all_stale stays: next time starts over */
 			nh++;
-			struct hop_b2s h;
-			hop__b2s_init(&h);
-			const struct hop_index *idx = s->idx;
-			uint64_t fam_n = 0;
-			const struct hop_member *fam = hop__lay_fam(s->lay, o->o.type);
-			if (fam && o->o.size > fam->offset)
-				fam_n = (o->o.size - fam->offset) / idx->types[idx->types[fam->type].target].size;
-			if (o->o.kind == HOP_OBJ_GLOBAL)
-				hop__digest_ident_global(&h, idx->vars[o->o.var].name);
-			else
-				hop__digest_ident_block(&h, o->o.addr, o->o.count, fam_n,
-							o->o.type < idx->ntypes ? idx->types[o->o.type].name : "");
-			rc = hop__digest_values(s->lay, o->o.type, o->o.count, fam_n,
-						(const uint8_t *)(uintptr_t)o->o.addr, norm_ptr, s, &h);
-			if (rc < 0)
-				return rc;
-			hop__b2s_final(&h, o->hash);
-			o->hashed = 1;
+			hop__digest_add(s->sum, o->hash);
+			o->in_sum = o->hashed = 1;
 		}
-		hop__digest_add(sum, o->hash);
+		s->all_stale = 0;
+	} else {
+		size_t k;
+		for (k = 0; k < s->nstale; k++) {
+			struct sobj *o = &s->objs[s->stale[k]];
+			if (o->dead || o->o.kind == HOP_OBJ_LITERAL || o->hashed) {
+				o->squeued = 0;
+				continue;
+			}
+			if (o->in_sum) /* its old hash leaves the sum first */
+				hop__digest_sub(s->sum, o->hash);
+			o->in_sum = 0;
+			if ((rc = hash_obj(s, o)) < 0)
+				break;
+			o->squeued = 0;
+			nh++;
+			hop__digest_add(s->sum, o->hash);
+			o->in_sum = o->hashed = 1;
+		}
+		/* a failure (a value torn while the program runs): the rest stays listed */
+		memmove(s->stale, s->stale + k, (s->nstale - k) * sizeof(*s->stale));
+		s->nstale -= k;
+		if (rc < 0)
+			return rc;
 	}
-	s->all_stale = 0;
 	if (getenv("HOP_TRACE"))
 		fprintf(stderr, "hop: digest: %zu of %zu objects hashed%s\n", nh, s->nobjs, all ? " (all stale)" : "");
-	hop__digest_out(sum, digest);
+	hop__digest_out(s->sum, digest);
 	return 0;
 }

@@ -1540,13 +1540,28 @@ int hop__xlate_settle(struct hop_xlate *x)
 		pk->live = 0;
 		x->parks_live--;
 	}
+	if (x->nparks > 2 * x->parks_live + 1024) { /* mostly settled: keep only the live ones */
+		size_t n = 0;
+		hop__amap_free(&x->parkslot);
+		for (size_t k = 0; k < x->nparks; k++) {
+			if (!x->parks[k].live)
+				continue;
+			x->parks[n] = x->parks[k];
+			int rc = hop__amap_put(&x->parkslot, x->parks[n].slot, (uint32_t)n);
+			if (rc < 0)
+				return rc;
+			n++;
+		}
+		x->nparks = n;
+	}
 	return 0;
 }
 
 static int finish_parks(struct hop_xlate *x)
 {
 	int rc;
-	hop__xlate_settle(x); /* what resolves directly needs no sorted blocks */
+	if ((rc = hop__xlate_settle(x)) < 0) /* what resolves directly needs no sorted blocks */
+		return rc;
 	if (!x->parks_live) {
 		x->nparks = 0;
 		hop__amap_free(&x->parkslot);

@@ -104,7 +104,7 @@ int hop__xlate_range(struct hop_xlate *x, const struct hop_obj *o, uint64_t off,
 /* The origin freed this block (or it is no longer reached): drop it. */
 int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr);
 /* Write the parked pointers whose target has arrived since (between phases),
- * so that finish() at the switch only sees what the final delta parked. 0. */
+ * so that finish() at the switch only sees what the final delta parked. 0 or HOP_ENOMEM. */
 int hop__xlate_settle(struct hop_xlate *x);
 /* All pointers resolved? 0 or HOP_EXLATE naming the first dangling path. */
 int hop__xlate_finish(struct hop_xlate *x);

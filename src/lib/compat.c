@@ -271,10 +271,22 @@ nomem:
 	return hop__fail(HOP_ENOMEM, "compat: out of memory");
 }
 
+/* A struct or union tag reserved to the implementation ("struct _IO_FILE",
+ * "struct __pthread_mutex_s"): C forbids programs to declare these, so they
+ * are libc's types, whose objects live in libc's memory and never migrate.
+ * Their layouts differ between targets (_IO_FILE._unused2 is char[40] on
+ * 32-bit, char[20] on 64-bit), which is no upgrade of the program. */
+static int reserved_tag(const char *name)
+{
+	const char *tag = strchr(name, ' ');
+	tag = tag ? tag + 1 : name;
+	return tag[0] == '_' && (tag[1] == '_' || (tag[1] >= 'A' && tag[1] <= 'Z'));
+}
+
 static int is_named_aggregate(const struct hop_type *t)
 {
 	return (t->kind == HOP_KIND_STRUCT || t->kind == HOP_KIND_UNION) && !(t->flags & HOP_TF_DECLARATION) &&
-	       t->size;
+	       t->size && !reserved_tag(t->name);
 }
 
 static int has_point(const struct hop_index *idx, const char *name)

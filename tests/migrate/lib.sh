@@ -82,6 +82,7 @@ mt_origin() {
 	env "$@" $(mt_qemu "$t") "$prog" >"$OOUT" 2>"$OERR" &
 	OPID=$!
 	MT_PIDS+=("$OPID")
+	OWAIT=
 	mt_wait_file "$OOUT" "^ready" 60 || mt_die "origin $prog ($t) did not start"
 }
 
@@ -117,12 +118,15 @@ mt_json() { # key -> value from $RESULT
 # After a committed migration: origin exited 0, destination printed OK.
 mt_expect_committed() {
 	[ "$MRC" = 0 ] && [ "$(mt_json result)" = committed ] || mt_die "migration not committed: $RESULT"
-	wait "$OPID"
+	# the first origin is our child; a later one (the previous destination)
+	# is hop receive's child, and hop receive exits with its status
+	wait "${OWAIT:-$OPID}"
 	local orc=$?
 	[ $orc = 0 ] || mt_die "origin exited $orc after commit"
 	mt_wait_file "$DOUT" "^OK resumed=$1" 60 || mt_die "destination did not resume and check its state"
 	grep -q FAIL "$DOUT" && mt_die "destination self-check failed"
 	OPID=$DPID
+	OWAIT=$RPID
 	OOUT=$DOUT
 	OERR=$DERR
 }

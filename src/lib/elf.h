@@ -18,4 +18,8 @@ int hop__elf_section(const char *path, const char *name, uint8_t **buf, size_t *
 /* Class and machine of an ELF file: *bits 32|64, *big_endian, *machine (EM_*). */
 int hop__elf_ident(const char *path, int *bits, int *big_endian, int *machine);
 
+/* The whole file at `path` in a malloc'ed buffer (at most 1 GiB).
+ * 0, HOP_ESYS (message names the file) or HOP_ENOMEM. */
+int hop__read_file(const char *path, uint8_t **buf, size_t *len);
+
 #endif

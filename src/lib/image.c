@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "elf.h"
 #include "err.h"
 #include "image.h"
 
@@ -153,28 +154,12 @@ int hop__image_decode(uint8_t *buf, size_t len, struct hop_image **out)
 
 int hop__image_read(const char *path, struct hop_image **out)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return hop__sysfail("image %s: open", path);
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *b = malloc(cap);
-	while (b) {
-		n += fread(b + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		uint8_t *nb = cap >= ((size_t)1 << 31) ? NULL : realloc(b, cap * 2);
-		if (!nb) {
-			free(b);
-			b = NULL;
-			break;
-		}
-		b = nb;
-		cap *= 2;
-	}
-	fclose(f);
-	if (!b)
-		return hop__fail(HOP_ENOMEM, "image %s: too large", path);
-	int rc = hop__image_decode(b, n, out);
+	uint8_t *b;
+	size_t n;
+	int rc = hop__read_file(path, &b, &n);
+	if (rc < 0)
+		return rc;
+	rc = hop__image_decode(b, n, out);
 	if (rc < 0)
 		free(b);
 	return rc;

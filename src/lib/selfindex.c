@@ -16,8 +16,6 @@
 static struct hop_index *self_idx;
 static intptr_t self_bias;
 
-static int read_file(const char *path, uint8_t **buf, size_t *len);
-
 int hop__self_index(const struct hop_index **out, intptr_t *bias)
 {
 	uint8_t *buf = NULL;
@@ -32,7 +30,7 @@ int hop__self_index(const struct hop_index **out, intptr_t *bias)
 	}
 	const char *path = getenv("HOP_INDEX");
 	if (path && *path)
-		rc = read_file(path, &buf, &len);
+		rc = hop__read_file(path, &buf, &len);
 	else {
 		rc = hop__elf_section("/proc/self/exe", ".hop_index", &buf, &len);
 		if (rc == HOP_ENOENT)
@@ -66,7 +64,7 @@ int hop__self_index(const struct hop_index **out, intptr_t *bias)
 	return 0;
 }
 
-static int read_file(const char *path, uint8_t **buf, size_t *len)
+int hop__read_file(const char *path, uint8_t **buf, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)

@@ -29,39 +29,6 @@ static int index_usage(void)
 
 /* ---- sources ------------------------------------------------------------------ */
 
-static int read_whole(const char *path, uint8_t **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return hop__sysfail("%s: open", path);
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *b = malloc(cap);
-	while (b) {
-		n += fread(b + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		uint8_t *nb = realloc(b, cap * 2);
-		if (!nb) {
-			free(b);
-			b = NULL;
-			break;
-		}
-		b = nb;
-		cap *= 2;
-	}
-	int err = ferror(f);
-	fclose(f);
-	if (!b)
-		return hop__fail(HOP_ENOMEM, "%s: out of memory", path);
-	if (err) {
-		free(b);
-		return hop__fail(HOP_ESYS, "%s: read error", path);
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 static int is_index_file(const char *path)
 {
 	char magic[8];
@@ -84,7 +51,7 @@ static int load(const char *path, int attached, struct hop_index **idx)
 		if (rc == HOP_ENOENT)
 			return hop__fail(HOP_ENOINDEX, "%s has no .hop_index section (not built with `hop cc`)", path);
 	} else if (is_index_file(path)) {
-		rc = read_whole(path, &buf, &len);
+		rc = hop__read_file(path, &buf, &len);
 	} else {
 		return hop__dwarf_index(path, idx);
 	}

@@ -35,20 +35,9 @@
 #include "wire.h"
 #include "xlate.h"
 
-/* $HOP_TRACE=1: one line per step with its duration, for finding where a pause goes. */
-static int trace_on = -1;
-static uint64_t trace_t;
 static void trace(const char *step)
 {
-	if (trace_on < 0) {
-		const char *e = getenv("HOP_TRACE");
-		trace_on = e && *e && strcmp(e, "0") != 0;
-		trace_t = hop__now_us();
-	}
-	uint64_t now = hop__now_us();
-	if (trace_on)
-		fprintf(stderr, "hop: [%s] %-8s done, %6llu us\n", "origin", step, (unsigned long long)(now - trace_t));
-	trace_t = now;
+	hop__trace("origin", step);
 }
 
 #define PROTO_VERSION 1

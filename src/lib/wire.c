@@ -51,6 +51,22 @@ uint64_t hop__now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+void hop__trace(const char *side, const char *step)
+{
+	static int on = -1;
+	static uint64_t last;
+	uint64_t now = hop__now_us();
+
+	if (on < 0) {
+		const char *e = getenv("HOP_TRACE");
+		on = e && *e && strcmp(e, "0") != 0;
+		last = now;
+	}
+	if (on)
+		fprintf(stderr, "hop: [%s] %-8s done, %6llu us\n", side, step, (unsigned long long)(now - last));
+	last = now;
+}
+
 int hop__wire_timeout_ms(void)
 {
 	const char *e = getenv("HOP_TIMEOUT_MS");

@@ -3,6 +3,7 @@
  * size before using it. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -164,4 +165,38 @@ out:
 	free(names);
 	close(f.fd);
 	return rc;
+}
+
+int hop__read_file(const char *path, uint8_t **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return hop__sysfail("%s: open", path);
+	size_t cap = 1 << 16, n = 0;
+	uint8_t *b = malloc(cap);
+	while (b) {
+		size_t r = fread(b + n, 1, cap - n, f);
+		n += r;
+		if (n < cap)
+			break;
+		uint8_t *nb = cap > (1u << 30) ? NULL : realloc(b, cap * 2);
+		if (!nb) {
+			free(b);
+			b = NULL;
+			break;
+		}
+		b = nb;
+		cap *= 2;
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (!b)
+		return hop__fail(HOP_ENOMEM, "%s: too large or out of memory", path);
+	if (err) {
+		free(b);
+		return hop__fail(HOP_ESYS, "%s: read error", path);
+	}
+	*buf = b;
+	*len = n;
+	return 0;
 }

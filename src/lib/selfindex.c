@@ -63,37 +63,3 @@ int hop__self_index(const struct hop_index **out, intptr_t *bias)
 	*bias = self_bias;
 	return 0;
 }
-
-int hop__read_file(const char *path, uint8_t **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return hop__sysfail("%s: open", path);
-	size_t cap = 1 << 16, n = 0;
-	uint8_t *b = malloc(cap);
-	while (b) {
-		size_t r = fread(b + n, 1, cap - n, f);
-		n += r;
-		if (n < cap)
-			break;
-		uint8_t *nb = cap > (1u << 30) ? NULL : realloc(b, cap * 2);
-		if (!nb) {
-			free(b);
-			b = NULL;
-			break;
-		}
-		b = nb;
-		cap *= 2;
-	}
-	int err = ferror(f);
-	fclose(f);
-	if (!b)
-		return hop__fail(HOP_ENOMEM, "%s: too large or out of memory", path);
-	if (err) {
-		free(b);
-		return hop__fail(HOP_ESYS, "%s: read error", path);
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}

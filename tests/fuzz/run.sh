@@ -13,7 +13,7 @@ command -v clang >/dev/null || { echo "clang not installed"; exit 77; }
 OUT=build/fuzz
 mkdir -p "$OUT"
 LIB="src/lib/xlate.c src/lib/scan.c src/lib/digest.c src/lib/hints.c src/lib/ldouble.c src/lib/image.c src/lib/compat.c src/lib/upgrade.c
-     src/lib/index.c src/lib/bytes.c src/lib/err.c src/lib/heap.c"
+     src/lib/index.c src/lib/bytes.c src/lib/err.c src/lib/heap.c src/lib/elf.c"
 CFLAGS="-std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc/lib -Itests/fuzz -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 # the wire and handshake targets (issue 7) need only the frame code (+ auth.c, libsodium)
 WIRE_LIB="src/lib/wire.c src/lib/fault.c src/lib/bytes.c src/lib/err.c"

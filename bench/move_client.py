@@ -180,6 +180,8 @@ while not stop:
         t_max_gap = now
     if gap > 5.0:
         over += 1
+        # where the gap was, on the clock hop's HOP_TRACE lines use (CLOCK_MONOTONIC)
+        print("%.6f gap %.3f ms (from %.6f)" % (now, gap, prev), file=sys.stderr, flush=True)
     prev = now
 print(json.dumps({"ok": ok, "errors": errors, "reconnects": reconnects, "retries": retries, "unanswered": unanswered,
                   "first": first, "last": last, "jumps_up": jumps_up, "jumps_down": jumps_down,

@@ -63,7 +63,8 @@ void hop__trace(const char *side, const char *step)
 		last = now;
 	}
 	if (on)
-		fprintf(stderr, "hop: [%s] %-8s done, %6llu us\n", side, step, (unsigned long long)(now - last));
+		fprintf(stderr, "hop: [%s] %-8s done, %6llu us (at %llu.%06llu)\n", side, step, (unsigned long long)(now - last),
+			(unsigned long long)(now / 1000000u), (unsigned long long)(now % 1000000u));
 	last = now;
 }
 

@@ -135,8 +135,9 @@ void hop__send_error(struct hop_conn *c, int code, const char *msg);
 int hop__wire_timeout_ms(void);
 /* Monotonic clock in microseconds. */
 uint64_t hop__now_us(void);
-/* $HOP_TRACE=1: print "hop: [side] step done, N us" (time since the last
- * step of this process), for finding where a pause goes. */
+/* $HOP_TRACE=1: print "hop: [side] step done, N us (at S.US)" (time since
+ * the last step of this process, and CLOCK_MONOTONIC now, so both sides and a
+ * client's own clock line up), for finding where a pause goes. */
 void hop__trace(const char *side, const char *step);
 
 #endif

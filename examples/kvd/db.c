@@ -83,7 +83,7 @@ void db_clear_value(struct kvd_entry *e)
 {
 	free(e->str);
 	e->str = NULL;
-	e->slen = 0;
+	e->slen = e->scap = 0;
 	if (e->list)
 		list_free(e->list);
 	e->list = NULL;
@@ -99,12 +99,22 @@ static void entry_free(struct kvd_entry *e)
 	free(e);
 }
 
+/* A new value that fits the old one's block is written in place, as Redis
+ * does for INCR: a server under a write load then does not free and allocate
+ * a block per write, and a migration's delta is the changed bytes, not a
+ * freed block and a new one (which costs the destination far more). */
 void db_set_str(struct kvd_entry *e, const char *p, uint32_t len)
 {
+	if (e->type == KVD_STR && e->str && len <= e->scap && (e->scap - len <= 64 || len * 2 >= e->scap)) {
+		memmove(e->str, p, len);
+		e->str[len] = 0;
+		e->slen = len;
+		return;
+	}
 	db_clear_value(e);
 	e->type = KVD_STR;
 	e->str = kvd_memdup(p, len);
-	e->slen = len;
+	e->slen = e->scap = len;
 }
 
 void db_set_expire(struct kvd_entry *e, int64_t when_ms)

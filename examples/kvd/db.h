@@ -35,6 +35,7 @@ struct kvd_entry {
 	uint32_t klen;
 	uint32_t slen;          /* KVD_STR: value length */
 	uint8_t type;           /* enum kvd_type */
+	uint32_t scap;          /* KVD_STR: bytes str can hold before its NUL */
 	char *str;              /* KVD_STR: slen bytes + NUL; else NULL */
 	struct kvd_list *list;  /* KVD_LIST; else NULL */
 	int64_t expire_ms;      /* absolute CLOCK_REALTIME ms; 0: never */

@@ -56,7 +56,11 @@ static int usage(const char *argv0)
 	return 2;
 }
 
-static int parse_flags(int argc, char **argv)
+/* With keep == 0 (a migration destination) the flags are only checked: the
+ * origin's values arrive with its state, and a string copied here would be a
+ * start-up block that hop must prove unreachable, with a scan of the whole
+ * arrived keyspace inside the pause (in.c, i_cleanup). */
+static int parse_flags(int argc, char **argv, int keep)
 {
 	int64_t v;
 
@@ -68,9 +72,9 @@ static int parse_flags(int argc, char **argv)
 		if (strcmp(f, "--port") == 0 && kvd_str2ll(val, strlen(val), &v) && v > 0 && v < 65536)
 			kvd.port = (int)v;
 		else if (strcmp(f, "--bind") == 0)
-			kvd.bind = kvd_memdup(val, strlen(val)); /* copies: argv lives on the stack */
+			kvd.bind = keep ? kvd_memdup(val, strlen(val)) : NULL; /* copies: argv lives on the stack */
 		else if (strcmp(f, "--dir") == 0)
-			kvd.dir = kvd_memdup(val, strlen(val));
+			kvd.dir = keep ? kvd_memdup(val, strlen(val)) : NULL;
 		else if (strcmp(f, "--maxclients") == 0 && kvd_str2ll(val, strlen(val), &v) && v > 0 && v < 1000000)
 			kvd.maxclients = (int)v;
 		else if (strcmp(f, "--fsync") == 0 && strcmp(val, "always") == 0)
@@ -155,9 +159,9 @@ int main(int argc, char **argv)
 	kvd.hop_status = hop;
 	kvd.hop_last_pause_ms = -1;
 	kvd.start_ms = kvd.now_ms = kvd.last_cron_ms = kvd_now_ms();
-	if (parse_flags(argc, argv))
+	if (parse_flags(argc, argv, !hop_incoming()))
 		return 2;
-	if (!kvd.bind)
+	if (!kvd.bind && !hop_incoming())
 		kvd.bind = kvd_memdup("127.0.0.1", 9);
 	if (hop < 0)
 		kvd_log("hop_init: %s (%s); serving without live migration", hop_strerror(hop), hop_last_error());

@@ -130,7 +130,7 @@ struct kvd_client *client_new(int fd)
 	c->fd = fd;
 	c->id = ++kvd.next_client_id;
 	c->bulk_len = -1;
-	c->ctime_ms = kvd_now_ms();
+	c->ctime_ms = c->atime_ms = kvd_now_ms();
 	if (fd < 0)
 		return c; /* the AOF loader: no socket, not in the lists */
 	if (fd >= kvd.by_fd_cap) {
@@ -261,6 +261,7 @@ static void client_read(struct kvd_client *c)
 		return;
 	}
 	c->in_len += (uint32_t)n;
+	c->atime_ms = kvd.now_ms;
 	kvd.net_in += n;
 	client_process_input(c);
 }
@@ -322,7 +323,10 @@ void net_handle(int fd, uint32_t events)
 
 /* Idle clients give their buffers back: a few clients per tick, from a
  * cursor over the descriptor table, so ten thousand idle connections cost
- * little memory (and little to move). */
+ * little memory (and little to move). Idle means silent for a second: a
+ * busy client's buffers freed between two requests would be allocated
+ * again at once (a block freed and allocated per request, which a
+ * migration's delta then carries as dropped and new blocks). */
 void net_cron(void)
 {
 	for (int i = 0; i < 32 && kvd.by_fd_cap > 0; i++) {
@@ -330,7 +334,7 @@ void net_cron(void)
 		struct kvd_client *c = kvd.by_fd[fd];
 		if (kvd.free_cursor >= kvd.by_fd_cap)
 			kvd.free_cursor = 0;
-		if (!c)
+		if (!c || kvd.now_ms - c->atime_ms < 1000)
 			continue;
 		if (c->in && c->in_len == 0 && c->req_type == REQ_NONE) {
 			free(c->in);

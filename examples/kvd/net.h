@@ -47,6 +47,7 @@ struct kvd_client {
 	uint32_t out_len, out_cap, out_pos;
 
 	int64_t ctime_ms;      /* connected at (CLOCK_REALTIME) */
+	int64_t atime_ms;      /* last read from it (CLOCK_REALTIME, the loop's kvd.now_ms) */
 	int64_t errors;        /* error replies sent (the AOF loader counts them) */
 };
 

@@ -18,6 +18,7 @@
  * real and ends the migration. Every count and length the origin sends is
  * checked against what the phase declared before anything is allocated.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,6 +558,44 @@ static void i_cleanup(struct in *in)
 			in->nstartup);
 }
 
+/* The translator's tables are as large as the state (tens of ms to free for
+ * 300k objects): a thread of ours frees them, so the program resumes at
+ * once. They are hop's runtime memory (libc's heap), never the program's. */
+static void *release_main(void *arg)
+{
+	struct in *in = arg;
+	hop__heap_runtime_thread(1);
+	hop__xlate_free(in->x);
+	hop__index_free(in->from);
+	free(in->startup);
+	free(in->held);
+	free(in->nack);
+	free(in);
+	return NULL;
+}
+
+static void release(const struct in *in)
+{
+	struct in *copy = malloc(sizeof(*copy));
+	pthread_t th;
+	pthread_attr_t a;
+	if (copy) {
+		*copy = *in;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		int rc = pthread_create(&th, &a, release_main, copy);
+		pthread_attr_destroy(&a);
+		if (rc == 0)
+			return;
+		free(copy);
+	}
+	hop__xlate_free(in->x);
+	hop__index_free(in->from);
+	free(in->startup);
+	free(in->held);
+	free(in->nack);
+}
+
 int hop__in_run(int fd, const char *point)
 {
 	struct in in = { .point = point };
@@ -589,11 +628,8 @@ int hop__in_run(int fd, const char *point)
 	if ((rc = hop__frame_send(&in.c, HOP_F_RESUMED, 0, NULL, 0)) < 0 && in.c.bytes_out == sent)
 		goto fail;
 	hop__conn_close(&in.c);
-	hop__xlate_free(in.x);
-	hop__index_free(in.from);
-	free(in.startup);
-	free(in.held);
-	free(in.nack);
+	release(&in);
+	trace("freed");
 	fprintf(stderr, "hop: resumed at HOP_POINT(%s), migration %u\n", point, in.origin_resumed + 1);
 	return (int)in.origin_resumed + 1;
 

@@ -26,6 +26,7 @@
 #include "fds.h"
 #include "heap.h"
 #include "index.h"
+#include "track.h"
 
 #define CTL_MAX_REQUEST 256
 
@@ -273,6 +274,10 @@ static void *worker_main(void *arg)
 		 res.error[0] ? ": " : "", res.error);
 	if (ctl.fd >= 0)
 		hop__frame_send(&ctl, HOP_F_CTL_RESULT, 0, b, hop__result_encode(&res, b));
+	if (rc == 0) { /* committed (a failure stopped them in out.c) */
+		hop__track_stop();
+		hop__heap_log(0);
+	}
 	hop__conn_close(&ctl);
 	free(w);
 	pthread_mutex_lock(&mig_mu);

@@ -805,9 +805,10 @@ int hop__out_run(int fd, const struct hop_mig_params *p, hop_progress_fn progres
 	report(&o, HOP_PH_COMMIT, 0, 0);
 	if ((rc = o_commit(&o)) < 0)
 		goto fail;
-	/* committed: the program thread is parked and will exit (ctl.c) */
-	hop__track_stop();
-	hop__heap_log(0);
+	/* committed: the program thread is parked and will exit (ctl.c);
+	 * the tracker is stopped there, after the result went to `hop
+	 * migrate`: its relay waits for it, and the clients with it */
+	trace("commit");
 	res->rounds = o.round;
 	res->bytes = o.c.bytes_out;
 	res->total_ms = (hop__now_us() - o.t0) / 1000;

@@ -462,7 +462,8 @@ const char *hop__compat_flags_str(unsigned flags, char *buf, size_t len)
 	return buf;
 }
 
-int hop__compat_check(const struct hop_index *from, const struct hop_index *to, const char *point)
+int hop__compat_check(const struct hop_index *from, const struct hop_index *to, const char *point,
+		      const char **park)
 {
 	struct hop_compat *c;
 	int rc = hop__compat_new(from, to, &c);
@@ -488,18 +489,25 @@ int hop__compat_check(const struct hop_index *from, const struct hop_index *to, 
 	if (refused)
 		return hop__fail(HOP_EXLATE, "upgrade refused, %zu problem%s (hop check OLD NEW lists all): %s", refused,
 				 refused == 1 ? "" : "s", msg);
-	/* the point we wait at must be one the old version can park at */
-	if (point && !has_point(from, point)) {
-		struct hop_hints *h;
-		if ((rc = hop__hints_new(to, &h)) < 0)
-			return rc;
-		const char *old = hop__hint_point_old(h, point);
-		int ok = old && has_point(from, old);
-		hop__hints_free(h);
-		if (!ok)
-			return hop__fail(HOP_EXLATE, "upgrade refused: the destination waits at HOP_POINT(%s), which the "
-					 "old version does not have (map it with HOP_POINT_RENAMED(%s, <old point>))",
-					 point, point);
-	}
+	if (park)
+		*park = point;
+	if (!point || has_point(from, point))
+		return 0;
+	/* the point we wait at must be one the old version can park at: under
+	 * its old name when the new build says HOP_POINT_RENAMED(point, old) */
+	struct hop_hints *h;
+	if ((rc = hop__hints_new(to, &h)) < 0)
+		return rc;
+	const char *old = hop__hint_point_old(h, point), *found = NULL;
+	for (uint32_t i = 0; old && i < from->npoints; i++)
+		if (!strcmp(from->points[i].name, old))
+			found = from->points[i].name; /* the index's copy outlives the hints */
+	hop__hints_free(h);
+	if (!found)
+		return hop__fail(HOP_EXLATE, "upgrade refused: the destination waits at HOP_POINT(%s), which the "
+				 "old version does not have (map it with HOP_POINT_RENAMED(%s, <old point>))",
+				 point, point);
+	if (park)
+		*park = found;
 	return 0;
 }

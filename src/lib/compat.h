@@ -69,7 +69,11 @@ const char *hop__compat_flags_str(unsigned flags, char *buf, size_t len);
 
 /* The check run before a live upgrade: 0 when the move can succeed, else
  * HOP_EXLATE with a message naming the refusals (up to a few). point: the
- * transfer point the destination waits at, or NULL. */
-int hop__compat_check(const struct hop_index *from, const struct hop_index *to, const char *point);
+ * transfer point the destination waits at, or NULL. park (may be NULL) gets
+ * the name the origin must park at: point itself, or its old name when the
+ * old version lacks it and the new build maps it (HOP_POINT_RENAMED); a
+ * string of `from` or `point`. */
+int hop__compat_check(const struct hop_index *from, const struct hop_index *to, const char *point,
+		      const char **park);
 
 #endif

@@ -59,7 +59,8 @@ struct held {
 
 struct in {
 	struct hop_conn c;
-	const char *point;
+	const char *point;  /* where we wait */
+	const char *park;   /* where the origin parks: point, or its old name (HOP_POINT_RENAMED) */
 	const struct hop_index *to;
 	intptr_t to_bias;
 	struct hop_index *from;
@@ -152,11 +153,19 @@ static int i_index(struct in *in)
 		return rc;
 	/* another version of the program (an upgrade): refuse now, before the
 	 * origin freezes, what `hop check` would refuse (compat.c) */
-	if ((rc = hop__compat_check(in->from, in->to, in->point)) < 0) {
+	if ((rc = hop__compat_check(in->from, in->to, in->point, &in->park)) < 0) {
 		hop__send_error(&in->c, rc, hop_last_error());
 		return rc;
 	}
-	return hop__frame_send(&in->c, HOP_F_INDEX_OK, 0, NULL, 0);
+	/* INDEX_OK names the point the origin parks at: ours, or the old name
+	 * of ours in the origin's version */
+	uint8_t b[2 + 128];
+	size_t pl = strlen(in->park);
+	if (pl >= 128)
+		return hop__fail(HOP_EINVAL, "point name too long: %s", in->park);
+	hop__put16(b, (uint16_t)pl);
+	memcpy(b + 2, in->park, pl);
+	return hop__frame_send(&in->c, HOP_F_INDEX_OK, 0, b, 2 + pl);
 }
 
 /* ---- step: start-up blocks -------------------------------------------------------------- */
@@ -420,9 +429,9 @@ static int on_freeze(struct in *in, const struct hop_frame *f)
 	const uint8_t *name = hop__rd_take(&r, n);
 	if (r.bad || hop__rd_left(&r) || in->origin_resumed > 1000000)
 		return hop__fail(HOP_EPROTO, "FREEZE: malformed");
-	if (n != strlen(in->point) || memcmp(name, in->point, n) != 0)
-		return hop__fail(HOP_EPROTO, "origin froze at HOP_POINT(%.*s), we wait at HOP_POINT(%s)", (int)n,
-				 (const char *)name, in->point);
+	if (n != strlen(in->park) || memcmp(name, in->park, n) != 0)
+		return hop__fail(HOP_EPROTO, "origin froze at HOP_POINT(%.*s), we wait at HOP_POINT(%s) and expected %s",
+				 (int)n, (const char *)name, in->point, in->park);
 	in->frozen = 1;
 	return 0;
 }

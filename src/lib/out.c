@@ -151,12 +151,8 @@ static int o_hello(struct out *o)
 		return hop__fail(HOP_EPROTO, "destination chose protocol version %u, we speak %u", ver, PROTO_VERSION);
 	memcpy(o->point, name, n);
 	o->point[n] = '\0';
-	int known = 0;
-	for (uint32_t i = 0; i < o->idx->npoints; i++)
-		known |= strcmp(o->idx->points[i].name, o->point) == 0;
-	if (!known)
-		return hop__fail(HOP_EINVAL, "the destination waits at HOP_POINT(%s), which this program does not have",
-				 o->point);
+	/* a point we lack may be the new name of one of ours (an upgrade): the
+	 * destination says where we park in INDEX_OK, once it has our index */
 	fprintf(stderr, "hop: migrating pid %d to a %s destination waiting at HOP_POINT(%s)\n", (int)getpid(),
 		hop__arch_name(darch), o->point);
 	return 0;
@@ -177,7 +173,33 @@ static int o_index(struct out *o)
 	free(buf);
 	if (rc < 0)
 		return rc;
-	return hop__frame_expect(&o->c, HOP_F_INDEX_OK, &f, 0);
+	/* INDEX_OK: the point to park at (the destination's, or its old name in
+	 * our version: HOP_POINT_RENAMED in the new build) */
+	if ((rc = hop__frame_expect(&o->c, HOP_F_INDEX_OK, &f, 2 + 127)) < 0)
+		return rc;
+	struct hop_rd r;
+	hop__rd_init(&r, f.payload, f.len);
+	uint16_t n = hop__rd16(&r);
+	const uint8_t *name = hop__rd_take(&r, n);
+	if (r.bad || hop__rd_left(&r) || n == 0 || n >= sizeof(o->point) || memchr(name, 0, n))
+		return hop__fail(HOP_EPROTO, "INDEX_OK: malformed");
+	char park[sizeof(o->point)];
+	memcpy(park, name, n);
+	park[n] = '\0';
+	int known = 0;
+	for (uint32_t i = 0; i < o->idx->npoints; i++)
+		known |= strcmp(o->idx->points[i].name, park) == 0;
+	if (!known && strcmp(park, o->point))
+		return hop__fail(HOP_EINVAL, "the destination waits at HOP_POINT(%s), mapped to HOP_POINT(%s), which this "
+					     "program does not have", o->point, park);
+	if (!known)
+		return hop__fail(HOP_EINVAL, "the destination waits at HOP_POINT(%s), which this program does not have",
+				 o->point);
+	if (strcmp(park, o->point))
+		fprintf(stderr, "hop: the destination's HOP_POINT(%s) was HOP_POINT(%s) here: parking there\n", o->point,
+			park);
+	memcpy(o->point, park, n + 1);
+	return 0;
 }
 
 /* ---- step: track -------------------------------------------------------------------- */

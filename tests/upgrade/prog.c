@@ -7,7 +7,9 @@
  * transfer point renamed (HOP_POINT_RENAMED).
  *
  * Variants of v2: -DV2_NOHOOK (no hook for struct conf: its incompatible
- * member is refused), -DV2_NOPOINT (the old point `aux` vanished unmapped).
+ * member is refused), -DV2_NOPOINT (the old point `aux` vanished unmapped),
+ * -DV2_AUXFIRST (aux2 comes first in the loop, so a live destination waits
+ * there and the v1 origin must park at aux: HOP_POINT_RENAMED at work).
  *
  *   prog save FILE [big]   v1: build the state, write an image (big: a value
  *                          that does not fit v2's narrowed member)
@@ -218,12 +220,19 @@ int main(int argc, char **argv)
 		build(0);
 	mt_ready();
 	for (;;) {
+#ifdef V2_AUXFIRST
+		HOP_POINT(aux2);
+		if (mt_after_point(check))
+			return 0;
+#endif
 		HOP_POINT(tick);
 		if (mt_after_point(check))
 			return 0;
 #ifndef V2
 		HOP_POINT(aux);
 		head->hits++; /* entry 0 changes while v1 runs */
+		ticks++;
+#elif defined(V2_AUXFIRST)
 		ticks++;
 #elif !defined(V2_NOPOINT)
 		HOP_POINT(aux2);

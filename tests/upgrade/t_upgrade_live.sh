@@ -5,7 +5,9 @@
 # and from x86_64 to aarch64 under qemu. Then two upgrades that must be
 # refused BEFORE the origin freezes, the origin carrying on: a transfer point
 # v2 lost without a HOP_POINT_RENAMED, and an incompatible member without a
-# hook; the message names it.
+# hook; the message names it. And a renamed point live: v2 waits at
+# HOP_POINT(aux2), which v1 calls aux (HOP_POINT_RENAMED(aux2, aux)); the v1
+# origin parks at aux and v2 resumes after aux2.
 # timeout: 300
 set -u
 . "$(dirname "$0")/../migrate/lib.sh"
@@ -17,6 +19,7 @@ V1=$(b x86_64 "$SRC")
 V2=$(b x86_64 "$SRC" -DV2)
 V2NOPOINT=$(b x86_64 "$SRC" -DV2 -DV2_NOPOINT)
 V2NOHOOK=$(b x86_64 "$SRC" -DV2 -DV2_NOHOOK)
+V2AUX=$(b x86_64 "$SRC" -DV2 -DV2_AUXFIRST)
 
 mt_log "v1 x86_64 -> v2 x86_64"
 mt_origin x86_64 "$V1"
@@ -25,6 +28,17 @@ mt_migrate x86_64 "$V2"
 mt_expect_committed 1
 mt_finish
 mt_log "ok: upgraded live, values checked by v2"
+
+mt_log "v1 x86_64 -> v2 waiting at a renamed point: v1 parks at its old name"
+mt_origin x86_64 "$V1"
+sleep 0.3
+mt_migrate x86_64 "$V2AUX"
+mt_expect_committed 1
+grep -q "resumed at HOP_POINT(aux2)" "$DERR" || mt_die "v2 did not resume at aux2: $(tail -n 3 "$DERR")"
+grep -q "HOP_POINT(aux2) was HOP_POINT(aux) here" "$MT_DIR"/origin*.err ||
+	mt_die "the origin did not say it parks at aux: $(cat "$MT_DIR"/origin*.err | tail -n 5)"
+mt_finish
+mt_log "ok: renamed transfer point mapped live"
 
 mt_log "v1 x86_64 -> v2 without the old point: refused before the freeze"
 mt_origin x86_64 "$V1"

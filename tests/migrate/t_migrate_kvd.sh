@@ -10,6 +10,8 @@
 # on their first connection; after each move every counted key holds exactly
 # the last value its client saw acknowledged (no write lost or doubled) and
 # the clients had 0 errors. The keys are read back from each destination.
+# At the end a fresh kvd replays the AOF, appended to by the four processes
+# in turn, and must arrive at the same keys.
 # kvd's `static const` tables (cmd_table: function and literal pointers;
 # accept_clients.msg) lie in read-only memory: they must not be sent or
 # written, only pointed into.
@@ -102,5 +104,18 @@ kv_check "after s390x -> x86_64" "$W_DIP"
 check_keys "after s390x -> x86_64"
 cli INFO hop 2>/dev/null | grep -q "hop_migrations:3" || mt_die "INFO hop: $(cli INFO hop | tr -d '\r' | grep hop_)"
 kv_load_stop "$W_DIP"
-echo "kvd ok: 3 moves under load, no write lost or doubled, 0 client errors" \
-	"(ledger1 $(cli GET ledger1), ledger2 $(cli GET ledger2), c2 $(cli GET c2))"
+final=$(cli MGET ledger1 ledger2 c2 l2 counter after:first | tr '\n' ' ')
+
+# the AOF was appended to by all four processes in turn: a fresh kvd
+# replaying it must arrive at the same keys
+mt_log "kvd stopped; a fresh kvd replays the AOF"
+kill -TERM "$KVD"
+for ((i = 0; i < 200; i++)); do kill -0 "$KVD" 2>/dev/null || break; sleep 0.05; done
+ip netns exec "$W_D" "$k86" --port $PORT --bind 0.0.0.0 --dir "$MT_DIR/data" >"$MT_DIR/replay.log" 2>&1 &
+MT_PIDS+=($!)
+for ((i = 0; i < 200; i++)); do [ "$(cli ping 2>/dev/null)" = PONG ] && break; sleep 0.05; done
+[ "$(cli MGET ledger1 ledger2 c2 l2 counter after:first | tr '\n' ' ')" = "$final" ] ||
+	mt_die "the AOF replays to $(cli MGET ledger1 ledger2 c2 l2 counter after:first | tr '\n' ' '), the server had $final"
+[ "$(cli DBSIZE)" = "$want_size" ] || mt_die "the AOF replays to DBSIZE $(cli DBSIZE), want $want_size"
+echo "kvd ok: 3 moves under load, no write lost or doubled, 0 client errors; the AOF replays to the same" \
+	"(ledger1 ledger2 c2 l2 counter after:first: $final)"

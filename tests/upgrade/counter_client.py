@@ -12,11 +12,16 @@ chooses:
 While paused nothing is in flight, so the server's counter must equal
 `last` exactly: anything below is a lost write, anything above a write
 applied twice (or a request the client never made).
-Usage: counter_client.py HOST PORT KEY STATEFILE
+With SPLIT, each request goes in two segments 1 ms apart, so the server
+often holds half a request when it is moved: the half it has read is
+program memory (written by the kernel's read()) and must arrive with it, the
+other half comes through the relay.
+Usage: counter_client.py HOST PORT KEY STATEFILE [split]
 """
 import json, os, signal, socket, sys, time
 
 host, port, key, state = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), sys.argv[4]
+split = len(sys.argv) > 5 and sys.argv[5] == "split"
 pause = stop = False
 
 
@@ -63,7 +68,12 @@ while not stop:
             time.sleep(0.005)
         continue
     try:
-        s.sendall(req)
+        if split:
+            s.sendall(req[:len(req) // 2])
+            time.sleep(0.001)
+            s.sendall(req[len(req) // 2:])
+        else:
+            s.sendall(req)
         while b"\r\n" not in buf:
             chunk = s.recv(4096)
             if not chunk:

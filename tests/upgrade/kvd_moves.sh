@@ -8,6 +8,8 @@
 # connection (relayed by the old origins):
 #  - counting clients (counter_client.py: INCR KEY one request at a time,
 #    remembering the last value acknowledged), keys "ledger1" and "ledger2";
+#    ledger2's client sends each request in two halves 1 ms apart, so a move
+#    often finds half a request read into kvd's buffer;
 #  - a redis-cli loop: INCR c2, SET l2 i (the shape of a real client's
 #    writes; SET l2 i only after INCR c2 returned i).
 # kv_check pauses the counting clients (nothing in flight) and requires each
@@ -32,7 +34,7 @@ kv_load_start() { # ip
 	for k in $KV_KEYS; do
 		# ip netns exec directly: a backgrounded shell function would give a subshell's PID
 		ip netns exec "$W_C" python3 "$HOP_ROOT/tests/upgrade/counter_client.py" "$1" "$PORT" $k "$W/state.$k" \
-			2>"$W/client.$k.err" &
+			$([ $k = ledger2 ] && echo split) 2>"$W/client.$k.err" &
 		KV_CL+=($!)
 	done
 	for k in $KV_KEYS; do

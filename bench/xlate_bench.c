@@ -181,7 +181,9 @@ static int load(const char *file)
 		return die("digest", rc);
 	int same = !memcmp(digest, im->digest, 32);
 	double a_full = 1e9, b_full = 1e9;
-	for (int r = 0; r < 3; r++) {
+	/* XLATE_BENCH_REPS: more full passes, for a profiler */
+	int reps = getenv("XLATE_BENCH_REPS") ? atoi(getenv("XLATE_BENCH_REPS")) : 3;
+	for (int r = 0; r < reps; r++) {
 		double t = pass(x, im, &a, 1);
 		a_full = t < a_full ? t : a_full;
 		t = pass(x, im, &b, 1);

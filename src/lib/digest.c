@@ -941,12 +941,18 @@ void hop__digest_ident_block(struct hop_b2s *h, uint64_t addr, uint64_t count, u
 }
 
 /* ---- address map ------------------------------------------------------------------------ */
+/* The home slot keeps addresses of one 4 KiB page in one run of nearby slots
+ * (the page number is mixed, the offset in the page is not): a program's
+ * neighbouring blocks, looked up one after the other (a list, a tree built in
+ * order), then hit the cache instead of missing once per lookup. Pages still
+ * land at random places, so no address pattern piles up in one place. */
 static uint32_t amap_slot(uint64_t key, uint32_t cap)
 {
-	key ^= key >> 33;
-	key *= 0xff51afd7ed558ccdull;
-	key ^= key >> 33;
-	return (uint32_t)key & (cap - 1);
+	uint64_t page = key >> 12;
+	page ^= page >> 33;
+	page *= 0xff51afd7ed558ccdull;
+	page ^= page >> 33;
+	return (uint32_t)(page + ((key & 4095) >> 3)) & (cap - 1);
 }
 
 uint32_t hop__amap_get(const struct hop_amap *m, uint64_t key)

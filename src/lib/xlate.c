@@ -60,6 +60,11 @@ struct xop {
 	uint32_t width;
 	struct plan *sub;        /* ARRAY */
 	uint32_t fst, um_f, um_t;/* TAGGED: origin struct type, union member ids */
+	/* PTR: where the last pointer of this op led (object ids), to guess the next
+	 * one without a look-up: the same member of the next node of a list leads
+	 * to the node after (the owner-relative place), the next element of an
+	 * array of pointers to the block after (the step). Only a guess: checked. */
+	uint32_t g_owner, g_target, g_step;
 };
 
 struct plan {
@@ -75,17 +80,21 @@ struct plan {
 
 /* ---- destination objects ---------------------------------------------------------------------- */
 struct xobj {
+	/* what translating it and resolving a pointer to it read, together */
 	struct hop_obj o;        /* as the origin described it */
-	uint32_t tt;             /* our type of one element; HOP_NONE = raw bytes */
-	uint64_t fam_n;          /* flexible array elements */
 	uint8_t *dst;
 	uint64_t dsize;
+	uint32_t tt;             /* our type of one element; HOP_NONE = raw bytes */
 	uint32_t parent;
-	uint64_t poff;
 	uint8_t live, owned, hashed;
 	uint8_t in_sum, queued;  /* digest: hash counted in x->sum; on x->stale */
 	uint8_t gone;            /* upgrade: a global the new version removed (only its old bytes) */
 	uint8_t hookq;           /* queued for its upgrade hook */
+	uint8_t at_end;          /* a block may end where this one starts: resolve() asks byend */
+	uint32_t nparked;        /* live parks this object owns: only then does a slot need a look-up */
+	struct plan *pl;         /* its plan, once compiled (plans live as long as the translator) */
+	uint64_t fam_n;          /* flexible array elements */
+	uint64_t poff;
 	uint8_t hash[32];
 	uint8_t *old;            /* upgrade: the origin's bytes, kept for the digest and the hook */
 };
@@ -118,6 +127,7 @@ struct hop_xlate {
 	uint32_t *fnames;           /* open hash: our functions by name */
 	uint32_t fnames_cap;
 	uint32_t last;              /* last block a pointer resolved into */
+	uint32_t lastobj;           /* last object set up: objects often come again in the same order */
 	/* our objects sorted by destination address, for the digest (lazy) */
 	uint32_t *dsorted;
 	size_t ndsorted;
@@ -599,18 +609,68 @@ static int map_off(struct hop_xlate *x, uint32_t ft, uint32_t tt, uint64_t count
 }
 
 /* ---- pointers ---------------------------------------------------------------------------------------- */
+/* hop__get_uint / hop__put_uint for the sizes of pointers and most integers
+ * without their byte loop: one load and at most one byte swap. */
+#define HOST_BE (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+static inline uint64_t ld_uint(const uint8_t *p, unsigned size, int big_endian)
+{
+	if (size == 8) {
+		uint64_t v;
+		memcpy(&v, p, 8);
+		return !big_endian == !HOST_BE ? v : __builtin_bswap64(v);
+	}
+	if (size == 4) {
+		uint32_t v;
+		memcpy(&v, p, 4);
+		return !big_endian == !HOST_BE ? v : __builtin_bswap32(v);
+	}
+	return hop__get_uint(p, size, big_endian);
+}
+
+static inline void st_uint(uint8_t *p, unsigned size, int big_endian, uint64_t v)
+{
+	if (size == 8) {
+		uint64_t w = !big_endian == !HOST_BE ? v : __builtin_bswap64(v);
+		memcpy(p, &w, 8);
+	} else if (size == 4) {
+		uint32_t w = !big_endian == !HOST_BE ? (uint32_t)v : __builtin_bswap32((uint32_t)v);
+		memcpy(p, &w, 4);
+	} else {
+		hop__put_uint(p, size, big_endian, v);
+	}
+}
+
+/* Park pk now waits, owned by object owner (counted per owner, so that
+ * translating an object without parks never looks its slots up). */
+static void park_live(struct hop_xlate *x, struct park *pk, uint32_t owner)
+{
+	if (pk->live)
+		x->objs[pk->owner].nparked--;
+	else
+		x->parks_live++;
+	pk->live = 1;
+	pk->owner = owner;
+	x->objs[owner].nparked++;
+}
+
+static void park_kill(struct hop_xlate *x, struct park *pk)
+{
+	if (!pk->live)
+		return;
+	pk->live = 0;
+	x->parks_live--;
+	x->objs[pk->owner].nparked--;
+}
+
 static int park(struct hop_xlate *x, uint8_t *slot, uint64_t value, uint32_t pt, struct ectx *e, const uint8_t *sp,
 		unsigned dsize)
 {
 	uint32_t k = hop__amap_get(&x->parkslot, (uint64_t)(uintptr_t)slot);
 	if (k != HOP_NONE) {
 		x->parks[k].value = value;
-		x->parks[k].owner = e->obj;
 		x->parks[k].soff = (uint64_t)(sp - e->sbase);
 		x->parks[k].pt = pt;
-		if (!x->parks[k].live)
-			x->parks_live++;
-		x->parks[k].live = 1;
+		park_live(x, &x->parks[k], e->obj);
 		return 0;
 	}
 	if (x->nparks == x->parkcap) {
@@ -622,12 +682,11 @@ static int park(struct hop_xlate *x, uint8_t *slot, uint64_t value, uint32_t pt,
 		x->parkcap = cap;
 	}
 	x->parks[x->nparks] = (struct park){ (uint64_t)(uintptr_t)slot, value, e->obj, (uint64_t)(sp - e->sbase),
-					     (uint8_t)dsize, 1, pt };
+					     (uint8_t)dsize, 0, pt };
 	int rc = hop__amap_put(&x->parkslot, (uint64_t)(uintptr_t)slot, (uint32_t)x->nparks);
 	if (rc < 0)
 		return rc;
-	x->nparks++;
-	x->parks_live++;
+	park_live(x, &x->parks[x->nparks++], e->obj);
 	memset(slot, 0, dsize);
 	return 0;
 }
@@ -654,8 +713,24 @@ static void set_parent(struct hop_xlate *x, uint32_t id, struct ectx *e, const u
 	}
 }
 
+/* Pointer p to the start of object id (a block or literal we have). */
+static uint64_t to_start(struct hop_xlate *x, uint32_t id, uint64_t p, uint32_t pt, struct ectx *e, const uint8_t *sp)
+{
+	struct xobj *b = &x->objs[id];
+	uint32_t a = b->at_end ? hop__amap_get(&x->byend, p) : HOP_NONE;
+	if (a != HOP_NONE && a != id && x->objs[a].live && b->o.kind == HOP_OBJ_BLOCK &&
+	    hop__prefer_end(x->from, x->objs[a].o.type, 1, b->o.type, pt))
+		return (uint64_t)(uintptr_t)x->objs[a].dst + x->objs[a].dsize;
+	if (e)
+		set_parent(x, id, e, sp);
+	if (b->o.kind == HOP_OBJ_BLOCK)
+		x->last = id;
+	return (uint64_t)(uintptr_t)b->dst;
+}
+
 /* Resolve origin pointer p to our address; 1 resolved, 0 unknown (yet), <0 error. */
-static int resolve(struct hop_xlate *x, uint64_t p, uint32_t pt, uint64_t *out, struct ectx *e, const uint8_t *sp)
+static int resolve(struct hop_xlate *x, uint64_t p, uint32_t pt, uint64_t *out, struct ectx *e, const uint8_t *sp,
+		   uint32_t *hit)
 {
 	uint32_t id;
 	uint64_t off, d;
@@ -665,22 +740,17 @@ static int resolve(struct hop_xlate *x, uint64_t p, uint32_t pt, uint64_t *out, 
 	}
 	id = hop__amap_get(&x->byaddr, p);
 	if (id != HOP_NONE) {
-		uint32_t a = hop__amap_get(&x->byend, p);
-		if (a != HOP_NONE && a != id && x->objs[a].live && x->objs[id].o.kind == HOP_OBJ_BLOCK &&
-		    hop__prefer_end(x->from, x->objs[a].o.type, 1, x->objs[id].o.type, pt)) {
-			*out = (uint64_t)(uintptr_t)x->objs[a].dst + x->objs[a].dsize;
-			return 1;
-		}
-		struct xobj *b = &x->objs[id];
-		if (e)
-			set_parent(x, id, e, sp);
-		*out = (uint64_t)(uintptr_t)b->dst;
+		*out = to_start(x, id, p, pt, e, sp);
+		if (hit)
+			*hit = id;
 		return 1;
 	}
-	/* interior pointer into the block we resolved last (arrays of linked elements) */
+	/* interior pointer into the block we resolved last (arrays of linked elements);
+	 * strictly inside it: one past its end may also be the start of a block not
+	 * arrived yet, which finish() weighs against it */
 	if (x->last < x->nobjs) {
 		struct xobj *b = &x->objs[x->last];
-		if (b->live && p > b->o.addr && p - b->o.addr <= b->o.size) {
+		if (b->live && p > b->o.addr && p - b->o.addr < b->o.size) {
 			if (map_off(x, b->o.type, b->tt, b->o.count, b->fam_n, p - b->o.addr, &d) < 0)
 				return e ? XFAIL(x, e, sp, HOP_EXLATE, "points to byte %llu of block 0x%llx (%s), which "
 						 "has no counterpart in our layout",
@@ -721,26 +791,41 @@ static int resolve(struct hop_xlate *x, uint64_t p, uint32_t pt, uint64_t *out, 
 /* Interior pointer into a block received in any order: binary search at finish(). */
 static int find_block(struct hop_xlate *x, uint64_t p, uint32_t *id);
 
-static int do_ptr(struct hop_xlate *x, const struct xop *op, const uint8_t *sp, uint8_t *dp, struct ectx *e)
+static int do_ptr(struct hop_xlate *x, const struct xop *cop, const uint8_t *sp, uint8_t *dp, struct ectx *e)
 {
 	const struct hop_index *F = x->from, *T = x->to;
-	uint64_t p = hop__get_uint(sp, F->pointer_size, F->big_endian), q = 0;
-	int r = resolve(x, p, op->fst, &q, e, sp);
-	if (r < 0)
-		return r;
-	if (x->parks_live) {
+	struct xop *op = (struct xop *)cop; /* the guess below is the only thing running a plan changes */
+	uint64_t p = ld_uint(sp, F->pointer_size, F->big_endian), q = 0;
+	uint32_t g = op->g_owner == e->obj ? op->g_target + op->g_step : e->obj + (op->g_target - op->g_owner);
+	uint32_t hit = HOP_NONE;
+	int r;
+	if (p && g < x->nobjs && x->objs[g].o.addr == p && x->objs[g].live &&
+	    (x->objs[g].o.kind == HOP_OBJ_BLOCK || x->objs[g].o.kind == HOP_OBJ_LITERAL)) {
+		/* the object byaddr holds for p: one live block or literal starts at an address */
+		q = to_start(x, g, p, op->fst, e, sp);
+		hit = g;
+		r = 1;
+	} else {
+		r = resolve(x, p, op->fst, &q, e, sp, &hit);
+		if (r < 0)
+			return r;
+	}
+	if (hit != HOP_NONE) {
+		op->g_step = op->g_owner == e->obj ? hit - op->g_target : 1;
+		op->g_owner = e->obj;
+		op->g_target = hit;
+	}
+	if (x->objs[e->obj].nparked) { /* this slot may wait for an earlier value: not any more */
 		uint32_t k = hop__amap_get(&x->parkslot, (uint64_t)(uintptr_t)dp);
-		if (k != HOP_NONE && x->parks[k].live) {
-			x->parks[k].live = 0;
-			x->parks_live--;
-		}
+		if (k != HOP_NONE)
+			park_kill(x, &x->parks[k]);
 	}
 	if (r == 0)
 		return park(x, dp, p, op->fst, e, sp, T->pointer_size);
 	if (T->pointer_size < 8 && q >> 32)
 		return XFAIL(x, e, sp, HOP_ERANGE, "address 0x%llx does not fit a %u-byte pointer",
 			     (unsigned long long)q, T->pointer_size);
-	hop__put_uint(dp, T->pointer_size, T->big_endian, q);
+	st_uint(dp, T->pointer_size, T->big_endian, q);
 	return 0;
 }
 
@@ -750,7 +835,7 @@ static int run(struct hop_xlate *x, const struct plan *pl, const uint8_t *src, u
 static int do_int(struct hop_xlate *x, const struct xop *op, const uint8_t *sp, uint8_t *dp, struct ectx *e)
 {
 	const struct hop_index *F = x->from, *T = x->to;
-	uint64_t u = hop__get_uint(sp, op->ssize, F->big_endian);
+	uint64_t u = ld_uint(sp, op->ssize, F->big_endian);
 	unsigned sb = op->ssize * 8u, db = op->dsize * 8u;
 	if (op->flags & F_DSIGN) { /* upgrade: signedness changes */
 		if (op->flags & F_SIGNED) {
@@ -763,7 +848,7 @@ static int do_int(struct hop_xlate *x, const struct xop *op, const uint8_t *sp, 
 			return XFAIL(x, e, sp, HOP_ERANGE, "value %llu does not fit a signed %u-bit integer here",
 				     (unsigned long long)u, db);
 		}
-		hop__put_uint(dp, op->dsize, T->big_endian, u);
+		st_uint(dp, op->dsize, T->big_endian, u);
 		return 0;
 	}
 	if (op->flags & F_SIGNED) {
@@ -775,7 +860,7 @@ static int do_int(struct hop_xlate *x, const struct xop *op, const uint8_t *sp, 
 	} else if (db < 64 && u >> db) {
 		return XFAIL(x, e, sp, HOP_ERANGE, "value %llu does not fit %u bits here", (unsigned long long)u, db);
 	}
-	hop__put_uint(dp, op->dsize, T->big_endian, u);
+	st_uint(dp, op->dsize, T->big_endian, u);
 	return 0;
 }
 
@@ -1215,7 +1300,11 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 		break;
 	}
 	case HOP_OBJ_BLOCK: {
-		id = hop__amap_get(&x->byaddr, o->addr);
+		/* sent again in the same order as before: the object after the last one */
+		id = x->lastobj + 1;
+		if (id >= x->nobjs || !x->objs[id].live || x->objs[id].o.kind != HOP_OBJ_BLOCK ||
+		    x->objs[id].o.addr != o->addr)
+			id = hop__amap_get(&x->byaddr, o->addr);
 		if (id != HOP_NONE) {
 			struct xobj *xo = &x->objs[id];
 			if (xo->o.kind == HOP_OBJ_BLOCK && xo->o.size == o->size && xo->o.type == o->type &&
@@ -1282,6 +1371,12 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 		    (rc = hop__amap_put(&x->byend, o->addr + o->size, id)) < 0 ||
 		    (rc = hop__amap_put(&x->bydst, (uint64_t)(uintptr_t)mem, id)) < 0)
 			return rc;
+		/* blocks that touch: a pointer to where one starts may mean one past the other */
+		uint32_t nb;
+		if ((nb = hop__amap_get(&x->byend, o->addr)) != HOP_NONE && nb != id)
+			xo->at_end = 1;
+		if (o->size && (nb = hop__amap_get(&x->byaddr, o->addr + o->size)) != HOP_NONE)
+			x->objs[nb].at_end = 1;
 		if (hop__amap_get(&x->dropped, o->addr) != HOP_NONE)
 			x->stale_all = 1; /* see struct hop_xlate */
 		break;
@@ -1314,7 +1409,7 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 	default:
 		return hop__fail(HOP_EFORMAT, "object of unknown kind %u", o->kind);
 	}
-	*idp = id;
+	*idp = x->lastobj = id;
 	return 0;
 }
 
@@ -1382,12 +1477,13 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 			memcpy(xo->dst + a, bytes + a, b - a);
 		return 0;
 	}
-	struct plan *pl;
-	if ((rc = get_plan(x, xo->o.type, xo->tt, &pl)) < 0) {
+	struct plan *pl = xo->pl;
+	if (!pl && (rc = get_plan(x, xo->o.type, xo->tt, &pl)) < 0) {
 		char msg[512], pb[512];
 		snprintf(msg, sizeof(msg), "%s", hop_last_error());
 		return hop__fail(rc, "%s: %s", xpath(x, id, 0, pb, sizeof(pb)), msg);
 	}
+	xo->pl = pl;
 	int upgraded = pl->changed;
 	if (!upgraded && xo->fam_n) {
 		const struct hop_member *ffam = hop__lay_fam(x->fl, xo->o.type), *tfam = hop__lay_fam(x->tl, xo->tt);
@@ -1529,16 +1625,14 @@ int hop__xlate_settle(struct hop_xlate *x)
 		if (!pk->live)
 			continue;
 		if (!x->objs[pk->owner].live) {
-			pk->live = 0;
-			x->parks_live--;
+			park_kill(x, pk);
 			continue;
 		}
-		if (resolve(x, pk->value, pk->pt, &q, NULL, NULL) != 1 || (x->to->pointer_size < 8 && q >> 32))
+		if (resolve(x, pk->value, pk->pt, &q, NULL, NULL, NULL) != 1 || (x->to->pointer_size < 8 && q >> 32))
 			continue; /* not arrived yet (or refused: finish() says so with the path) */
 		hop__put_uint((uint8_t *)(uintptr_t)pk->slot, pk->dsize, x->to->big_endian, q);
 		mark_stale(x, pk->owner);
-		pk->live = 0;
-		x->parks_live--;
+		park_kill(x, pk);
 	}
 	if (x->nparks > 2 * x->parks_live + 1024) { /* mostly settled: keep only the live ones */
 		size_t n = 0;
@@ -1575,18 +1669,16 @@ static int finish_parks(struct hop_xlate *x)
 			continue;
 		struct xobj *owner = &x->objs[pk->owner];
 		if (!owner->live) {
-			pk->live = 0;
-			x->parks_live--;
+			park_kill(x, pk);
 			continue;
 		}
 		uint32_t id;
 		uint64_t q, d;
 		char pb[512];
-		if (resolve(x, pk->value, pk->pt, &q, NULL, NULL) == 1) { /* a literal or block that arrived later */
+		if (resolve(x, pk->value, pk->pt, &q, NULL, NULL, NULL) == 1) { /* a literal or block that arrived later */
 			hop__put_uint((uint8_t *)(uintptr_t)pk->slot, pk->dsize, x->to->big_endian, q);
 			mark_stale(x, pk->owner);
-			pk->live = 0;
-			x->parks_live--;
+			park_kill(x, pk);
 			continue;
 		}
 		if (!find_block(x, pk->value, &id))
@@ -1606,8 +1698,7 @@ static int finish_parks(struct hop_xlate *x)
 		q = (uint64_t)(uintptr_t)b->dst + d;
 		hop__put_uint((uint8_t *)(uintptr_t)pk->slot, pk->dsize, x->to->big_endian, q);
 		mark_stale(x, pk->owner);
-		pk->live = 0;
-		x->parks_live--;
+		park_kill(x, pk);
 	}
 	x->nparks = 0;
 	hop__amap_free(&x->parkslot);

@@ -17,6 +17,7 @@
  * parked and written when finish() runs; finish() refuses what is still
  * unknown, naming the path.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,13 +176,19 @@ static const char *xpath(struct hop_xlate *x, uint32_t obj, uint64_t off, char *
 	return buf;
 }
 
-#define XFAIL(x, e, sp, code, ...)                                                         \
-	({                                                                                 \
-		char pb_[512], msg_[512];                                                  \
-		snprintf(msg_, sizeof(msg_), __VA_ARGS__);                                 \
-		hop__fail((code), "%s: %s", xpath((x), (e)->obj, (uint64_t)((sp) - (e)->sbase), pb_, sizeof(pb_)), \
-			  msg_);                                                           \
-	})
+/* A refusal naming the path of the value at sp; out of line, so that the
+ * functions that may refuse keep small frames on their fast path. */
+static int __attribute__((noinline, cold, format(printf, 5, 6)))
+xfail(struct hop_xlate *x, const struct ectx *e, const uint8_t *sp, int code, const char *fmt, ...)
+{
+	char pb[512], msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return hop__fail(code, "%s: %s", xpath(x, e->obj, (uint64_t)(sp - e->sbase), pb, sizeof(pb)), msg);
+}
+#define XFAIL(x, e, sp, code, ...) xfail((x), (e), (sp), (code), __VA_ARGS__)
 
 /* ---- compiling plans -------------------------------------------------------------------------------- */
 struct opv {
@@ -714,7 +721,7 @@ static void set_parent(struct hop_xlate *x, uint32_t id, struct ectx *e, const u
 }
 
 /* Pointer p to the start of object id (a block or literal we have). */
-static uint64_t to_start(struct hop_xlate *x, uint32_t id, uint64_t p, uint32_t pt, struct ectx *e, const uint8_t *sp)
+static inline uint64_t to_start(struct hop_xlate *x, uint32_t id, uint64_t p, uint32_t pt, struct ectx *e, const uint8_t *sp)
 {
 	struct xobj *b = &x->objs[id];
 	uint32_t a = b->at_end ? hop__amap_get(&x->byend, p) : HOP_NONE;
@@ -815,7 +822,7 @@ static int do_ptr(struct hop_xlate *x, const struct xop *cop, const uint8_t *sp,
 		op->g_owner = e->obj;
 		op->g_target = hit;
 	}
-	if (x->objs[e->obj].nparked) { /* this slot may wait for an earlier value: not any more */
+	if (x->parks_live && x->objs[e->obj].nparked) { /* this slot may wait for an earlier value: not any more */
 		uint32_t k = hop__amap_get(&x->parkslot, (uint64_t)(uintptr_t)dp);
 		if (k != HOP_NONE)
 			park_kill(x, &x->parks[k]);
@@ -1038,9 +1045,23 @@ static int run_op(struct hop_xlate *x, const struct xop *op, const uint8_t *src,
 static int run(struct hop_xlate *x, const struct plan *pl, const uint8_t *src, uint8_t *dst, struct ectx *e)
 {
 	int windowed = e->lo || e->hi != UINT64_MAX;
+	if (!windowed) { /* the whole element: the common ops without a call */
+		for (const struct xop *op = pl->ops, *end = op + pl->nops; op < end; op++) {
+			int rc;
+			switch (op->kind) {
+			case OP_COPY8: memcpy(dst + op->doff, src + op->soff, 8); continue;
+			case OP_COPY4: memcpy(dst + op->doff, src + op->soff, 4); continue;
+			case OP_PTR: rc = do_ptr(x, op, src + op->soff, dst + op->doff, e); break;
+			default: rc = run_op(x, op, src, dst, e);
+			}
+			if (rc < 0)
+				return rc;
+		}
+		return 0;
+	}
 	for (uint32_t i = 0; i < pl->nops; i++) {
 		const struct xop *op = &pl->ops[i];
-		if (windowed && op->kind != OP_ARRAY && op->kind != OP_TAGGED) {
+		if (op->kind != OP_ARRAY && op->kind != OP_TAGGED) {
 			uint64_t n = op->kind == OP_COPY || op->kind == OP_SWAP || op->kind == OP_FSWAP ? op->n
 				     : op->kind == OP_FLOAT || op->kind == OP_INT ? op->ssize
 				     : op->kind == OP_PTR ? x->from->pointer_size : op->ssize ? op->ssize : 1;
@@ -1176,6 +1197,8 @@ void hop__xlate_free(struct hop_xlate *x)
 static void mark_stale(struct hop_xlate *x, uint32_t id)
 {
 	struct xobj *o = &x->objs[id];
+	if (o->queued && !o->hashed) /* nothing to change: no store (a full pass stays read-only here) */
+		return;
 	o->hashed = 0;
 	if (o->queued)
 		return;
@@ -1483,7 +1506,8 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 		snprintf(msg, sizeof(msg), "%s", hop_last_error());
 		return hop__fail(rc, "%s: %s", xpath(x, id, 0, pb, sizeof(pb)), msg);
 	}
-	xo->pl = pl;
+	if (!xo->pl)
+		xo->pl = pl;
 	int upgraded = pl->changed;
 	if (!upgraded && xo->fam_n) {
 		const struct hop_member *ffam = hop__lay_fam(x->fl, xo->o.type), *tfam = hop__lay_fam(x->tl, xo->tt);
@@ -1498,15 +1522,19 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 		if (hook_of(x, xo->tt) && (rc = queue_hook(x, id)) < 0)
 			return rc;
 	}
-	uint64_t es = pl->ssize, n = xo->o.count;
+	uint64_t es = pl->ssize, n = xo->o.count, f0 = 0, f1 = n;
+	int part = lo != 0 || hi != UINT64_MAX; /* a range, not the whole object */
 	/* elements wholly inside the window run unwindowed (op-major when flat);
 	 * at most one partial element at each end runs windowed */
-	uint64_t f0 = es ? (lo + es - 1) / es : 0, f1 = es ? (hi / es < n ? hi / es : n) : n;
-	if (f0 > f1)
-		f0 = f1;
-	if (es && lo % es && lo / es < n &&
-	    (rc = run(x, pl, bytes + lo / es * es, xo->dst + lo / es * pl->dsize, &e)) < 0)
-		return rc;
+	if (part && es) {
+		f0 = (lo + es - 1) / es;
+		f1 = hi / es < n ? hi / es : n;
+		if (f0 > f1)
+			f0 = f1;
+		if (lo % es && lo / es < n &&
+		    (rc = run(x, pl, bytes + lo / es * es, xo->dst + lo / es * pl->dsize, &e)) < 0)
+			return rc;
+	}
 	struct ectx whole = { id, bytes, 0, UINT64_MAX };
 	if (pl->flat && f1 - f0 > 1) {
 		struct xop arr = { .kind = OP_ARRAY, .n = f1 - f0, .ss = pl->ssize, .ds = pl->dsize, .sub = pl };
@@ -1517,7 +1545,7 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 			if ((rc = run(x, pl, bytes + i * es, xo->dst + i * pl->dsize, &whole)) < 0)
 				return rc;
 	}
-	if (es && f1 < n && f1 * es < hi && f1 * es >= lo && (lo / es != f1 || !(lo % es)) &&
+	if (part && es && f1 < n && f1 * es < hi && f1 * es >= lo && (lo / es != f1 || !(lo % es)) &&
 	    (rc = run(x, pl, bytes + f1 * es, xo->dst + f1 * pl->dsize, &e)) < 0)
 		return rc;
 	if (xo->fam_n) {

@@ -450,22 +450,36 @@ static int cmp_range(const void *a, const void *b)
 	return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
+/* The destination drops this block first thing in the next phase. */
+static void add_drop(struct out *o, uint64_t addr)
+{
+	if (o->ndrops == o->capdrops) {
+		size_t cap = o->capdrops ? o->capdrops * 2 : 256;
+		uint64_t *d = realloc(o->drops, cap * sizeof(*d));
+		if (!d)
+			return; /* the digest will tell */
+		o->drops = d;
+		o->capdrops = cap;
+	}
+	o->drops[o->ndrops++] = addr;
+}
+
 static void freed(void *ctx, const struct hop_heap_event *ev, size_t n)
 {
 	struct out *o = ctx;
-	for (size_t i = 0; i < n; i++) {
-		if (ev[i].op != HOP_HEAP_FREE || hop__scan_drop(o->scan, ev[i].addr) < 0)
-			continue;
-		if (o->ndrops == o->capdrops) {
-			size_t cap = o->capdrops ? o->capdrops * 2 : 256;
-			uint64_t *d = realloc(o->drops, cap * sizeof(*d));
-			if (!d)
-				continue; /* the digest will tell */
-			o->drops = d;
-			o->capdrops = cap;
-		}
-		o->drops[o->ndrops++] = ev[i].addr;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (ev[i].op == HOP_HEAP_FREE && hop__scan_drop(o->scan, ev[i].addr) == 0)
+			add_drop(o, ev[i].addr);
+}
+
+/* Blocks the rescan found resized in place go like freed ones: dropped
+ * before the new block (and the pointers to it) are translated. */
+static void replaced(struct out *o)
+{
+	const uint64_t *a;
+	size_t n = hop__scan_take_replaced(o->scan, &a);
+	for (size_t i = 0; i < n; i++)
+		add_drop(o, a[i]);
 }
 
 /* Collect what changed since the last pass and rescan it; *ids gets the
@@ -518,6 +532,7 @@ static int delta(struct out *o, int frozen, size_t **ids, size_t *n, uint64_t *d
 	o->collect_us = hop__now_us() - t;
 
 	rc = hop__scan_changed(o->scan, (const uint64_t(*)[2])o->dirty, o->ndirty);
+	replaced(o);
 	if (rc < 0) {
 		if (frozen)
 			return rc;
@@ -633,19 +648,25 @@ static int o_freeze(struct out *o)
 	return hop__park_wait(o->point, o->p->timeout_ms ? (int)o->p->timeout_ms : 10000, &o->freeze_us);
 }
 
-static int cmp_u64(const void *a, const void *b)
+struct addr_id {
+	uint64_t addr;
+	size_t id;
+};
+
+static int cmp_addr(const void *a, const void *b)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	uint64_t x = ((const struct addr_id *)a)->addr, y = ((const struct addr_id *)b)->addr;
 	return x < y ? -1 : x > y;
 }
 
 /* Scan the frozen state whole and send all of it; blocks the destination got
- * earlier that this scan does not find are dropped. Slower than a delta, but
+ * earlier that this scan does not find, or finds with another size or type
+ * (resized in place, reused), are dropped first. Slower than a delta, but
  * it depends on nothing the running program may have torn. */
 static int final_full(struct out *o)
 {
 	struct hop_scan *old = o->scan;
-	uint64_t *addrs = NULL;
+	struct addr_id *addrs = NULL;
 	size_t *ids, na = 0;
 	int rc;
 
@@ -667,19 +688,18 @@ static int final_full(struct out *o)
 		for (size_t i = 0; i < n; i++) {
 			const struct hop_obj *ob = hop__scan_obj(o->scan, i);
 			if (ob && ob->kind == HOP_OBJ_BLOCK)
-				addrs[na++] = ob->addr;
+				addrs[na++] = (struct addr_id){ ob->addr, i };
 		}
-		qsort(addrs, na, sizeof(*addrs), cmp_u64);
-		struct hop_heap_event ev = { 0, 0, HOP_HEAP_FREE };
+		qsort(addrs, na, sizeof(*addrs), cmp_addr);
 		for (size_t i = 0; i < hop__scan_count(old); i++) {
-			const struct hop_obj *ob = hop__scan_obj(old, i);
-			if (!ob || ob->kind != HOP_OBJ_BLOCK || bsearch(&ob->addr, addrs, na, sizeof(*addrs), cmp_u64))
+			const struct hop_obj *ob = hop__scan_obj(old, i), *nb;
+			struct addr_id key = { ob ? ob->addr : 0, 0 }, *hit;
+			if (!ob || ob->kind != HOP_OBJ_BLOCK)
 				continue;
-			ev.addr = (uintptr_t)ob->addr;
-			struct hop_scan *keep = o->scan;
-			o->scan = old; /* freed() drops from the scan it is given */
-			freed(o, &ev, 1);
-			o->scan = keep;
+			hit = bsearch(&key, addrs, na, sizeof(*addrs), cmp_addr);
+			nb = hit ? hop__scan_obj(o->scan, hit->id) : NULL;
+			if (!nb || nb->size != ob->size || nb->type != ob->type || nb->count != ob->count)
+				add_drop(o, ob->addr);
 		}
 	}
 	free(o->sent); /* everything goes whole */

@@ -111,6 +111,8 @@ struct hop_scan {
 	uint64_t sum[4];         /* the digest: sum of the hashes counted */
 	uint32_t *stale;         /* objects whose hash must be computed again */
 	size_t nstale, capstale;
+	uint64_t *replaced;      /* blocks found resized in place or reused (hop__scan_take_replaced) */
+	size_t nreplaced, capreplaced;
 	int scanned;
 };
 
@@ -508,7 +510,19 @@ static int visit_block(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_
 	char pb[512];
 	uint32_t id = hop__amap_get(&s->byaddr, start);
 	if (id != HOP_NONE && s->objs[id].o.kind == HOP_OBJ_BLOCK && s->objs[id].o.size != size) {
-		/* resized in place or freed and reused without our hearing of it: a new block */
+		/* resized in place (realloc) or freed and reused without our hearing of
+		 * it: a new block, and the destination must drop the old one before it
+		 * translates anything that points here, or such a pointer would
+		 * resolve to the old block's memory (hop__scan_take_replaced) */
+		if (s->nreplaced == s->capreplaced) {
+			size_t cap = s->capreplaced ? s->capreplaced * 2 : 64;
+			uint64_t *r = realloc(s->replaced, sizeof(*r) * cap);
+			if (!r)
+				return hop__fail(HOP_ENOMEM, "scan: out of memory");
+			s->replaced = r;
+			s->capreplaced = cap;
+		}
+		s->replaced[s->nreplaced++] = start;
 		kill_obj(s, id);
 		hop__amap_del(&s->byaddr, start);
 		s->all_stale = 1;
@@ -845,6 +859,7 @@ void hop__scan_free(struct hop_scan *s)
 	free(s->links);
 	free(s->def);
 	free(s->stale);
+	free(s->replaced);
 	hop__amap_free(&s->byaddr);
 	hop__amap_free(&s->pages);
 	hop__lay_free(s->lay);
@@ -930,6 +945,14 @@ int hop__scan_drop(struct hop_scan *s, uint64_t addr)
 	kill_obj(s, id);
 	hop__amap_del(&s->byaddr, addr);
 	return 0;
+}
+
+size_t hop__scan_take_replaced(struct hop_scan *s, const uint64_t **addrs)
+{
+	size_t n = s->nreplaced;
+	*addrs = s->replaced;
+	s->nreplaced = 0;
+	return n;
 }
 
 size_t hop__scan_count(const struct hop_scan *s)

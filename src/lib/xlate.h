@@ -73,6 +73,12 @@ int hop__scan_changed(struct hop_scan *s, const uint64_t (*ranges)[2], size_t n)
 /* The origin freed this block: forget it (its id stays, hop__scan_obj()
  * returns NULL for it). 0 or HOP_ENOENT. */
 int hop__scan_drop(struct hop_scan *s, uint64_t addr);
+/* Blocks the last passes found at an address they knew with another size
+ * (resized in place by realloc, or freed and reused unheard of), since the
+ * last call. Like freed blocks, the destination must drop them before
+ * anything of the next phase is translated: a pointer to such an address
+ * would otherwise resolve to the old block's memory there. */
+size_t hop__scan_take_replaced(struct hop_scan *s, const uint64_t **addrs);
 /* The objects found, in a stable order (new ones appended). */
 size_t hop__scan_count(const struct hop_scan *s);
 const struct hop_obj *hop__scan_obj(const struct hop_scan *s, size_t i);

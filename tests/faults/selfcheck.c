@@ -54,9 +54,11 @@ int name_pad;
 
 static volatile sig_atomic_t check_wanted;
 
+/* 64-bit arithmetic on every target: a 32-bit destination must compute the
+ * values a 64-bit origin wrote (unsigned long wraps at 2^32 there) */
 static long mix(unsigned long id, unsigned long g)
 {
-	unsigned long x = id * 2654435761u + g * 40503u + 12345u;
+	uint64_t x = (uint64_t)id * 2654435761u + (uint64_t)g * 40503u + 12345u;
 	x ^= x >> 13;
 	return (long)(x % 1000003u) - 500000;
 }

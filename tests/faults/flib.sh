@@ -1,4 +1,6 @@
-# flib.sh -- helpers for the fault, hostile and soak tests (sourced by t_*.sh).
+# flib.sh -- what the fault, hostile and soak tests add to tests/migrate/lib.sh
+# (sourced by t_*.sh; lib.sh gives the scratch directory, token, build,
+# origin start, waits and clean-up).
 #
 #   ft_build TARGET [SRC]          -> path of the hop program (default selfcheck.c)
 #   ft_origin TARGET PROG [VAR=V]  -> starts the origin: OPID, OOUT, OERR
@@ -7,95 +9,37 @@
 #   ft_check PID OUT               -> SIGUSR1: the program checks its own state
 #   ft_expect_aborted / ft_expect_committed
 #                                  -> the invariants of DESIGN.md, asserted
-# Every test runs in its own scratch directory $FT_DIR with its own control
-# directory and token, and kills what it started when it ends.
-set -u
-: "${HOP_ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
-export PATH=$HOP_ROOT/bin:$PATH
-FT_DIR=$(mktemp -d /tmp/hop-ft.XXXXXX)
+# Every test runs in its own scratch directory $FT_DIR (lib.sh's $MT_DIR)
+# with its own control directory and token, and kills what it started when
+# it ends (FT_PIDS is lib.sh's MT_PIDS).
+. "$(dirname "${BASH_SOURCE[0]}")/../migrate/lib.sh"
+export HOP_ROOT
+FT_DIR=$MT_DIR
 chmod 755 "$FT_DIR"
-FT_BUILD=$HOP_ROOT/build/faults
-export HOP_RUN_DIR=$FT_DIR/run
-mkdir -p "$FT_BUILD" "$HOP_RUN_DIR"
-chmod 700 "$HOP_RUN_DIR"
-head -c 32 /dev/urandom | base64 >"$FT_DIR/token"
-chmod 600 "$FT_DIR/token"
-FT_PIDS=()
-FT_N=0
-PY="python3 $HOP_ROOT/tests/hostile/hopwire.py"
+declare -n FT_PIDS=MT_PIDS
+[ -n "${FT_KEEP:-}" ] && MT_KEEP=1
+PY="python3 $HOP_ROOT/tests/hostile/hopwire.py" # hop's wire from Python (hostile tests)
 
-ft_cleanup() {
-	for p in "${FT_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	[ -z "${FT_KEEP:-}" ] && rm -rf "$FT_DIR"
-	return 0
-}
-trap ft_cleanup EXIT
-
-ft_log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
-ft_die() {
-	echo "FAIL: $*"
-	for f in "$FT_DIR"/*.out "$FT_DIR"/*.err; do [ -s "$f" ] && { echo "== $f"; tail -n 12 "$f"; }; done
-	exit 1
-}
+ft_log() { mt_log "$@"; }
+ft_die() { mt_die "$@"; }
 ft_skip() { echo "$*"; exit 77; }
-
-ft_qemu() {
-	case $1 in
-	x86_64) echo "" ;;
-	i686) echo "qemu-i386 -L /usr/i686-linux-gnu" ;;
-	aarch64) echo "qemu-aarch64 -L /usr/aarch64-linux-gnu" ;;
-	s390x) echo "qemu-s390x -L /usr/s390x-linux-gnu" ;;
-	powerpc) echo "qemu-ppc -L /usr/powerpc-linux-gnu" ;;
-	*) return 1 ;;
-	esac
-}
-
-ft_build() { # target [src] -> echo path
-	local t=$1 src=${2:-$HOP_ROOT/tests/faults/selfcheck.c}
-	local out=$FT_BUILD/$t/$(basename "$src" .c)
-	mkdir -p "$FT_BUILD/$t"
-	if [ ! -x "$out" ] || [ "$src" -nt "$out" ] || [ "$HOP_ROOT/build/$t/libhop.a" -nt "$out" ] ||
-		[ "$HOP_ROOT/bin/hop" -nt "$out" ]; then
-		hop cc --target "$t" -o "$out.tmp$$" "$src" -O1 >&2 || return 1
-		mv -f "$out.tmp$$" "$out"
-	fi
-	echo "$out"
-}
-
-ft_wait_file() { # file pattern seconds
-	local i
-	for ((i = 0; i < $3 * 20; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+ft_qemu() { mt_qemu "$@"; }
+ft_wait_file() { mt_wait_file "$@"; }
+ft_json() { mt_json "$@"; }
+ft_build() { mt_build "$1" "${2:-$HOP_ROOT/tests/faults/selfcheck.c}"; }
+ft_origin() { mt_origin "$@"; }
 
 ft_alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' /proc/"$1"/stat 2>/dev/null)" != Z ]; }
-
-# ft_origin TARGET PROG [VAR=VALUE ...]
-ft_origin() {
-	local t=$1 prog=$2
-	shift 2
-	FT_N=$((FT_N + 1))
-	OOUT=$FT_DIR/origin$FT_N.out
-	OERR=$FT_DIR/origin$FT_N.err
-	env "$@" $(ft_qemu "$t") "$prog" >"$OOUT" 2>"$OERR" &
-	OPID=$!
-	FT_PIDS+=("$OPID")
-	ft_wait_file "$OOUT" "^ready" 60 || ft_die "origin $prog ($t) did not start"
-}
 
 # ft_receive TARGET PROG [VAR=VALUE ...]: the destination's hop receive.
 ft_receive() {
 	local t=$1 prog=$2
 	shift 2
-	FT_N=$((FT_N + 1))
-	DOUT=$FT_DIR/dest$FT_N.out
-	DERR=$FT_DIR/dest$FT_N.err
-	DPIDF=$FT_DIR/dpid$FT_N
-	local pf=$FT_DIR/port$FT_N
+	MT_N=$((MT_N + 1))
+	DOUT=$FT_DIR/dest$MT_N.out
+	DERR=$FT_DIR/dest$MT_N.err
+	DPIDF=$FT_DIR/dpid$MT_N
+	local pf=$FT_DIR/port$MT_N
 	env "$@" hop receive --listen 127.0.0.1:0 --port-file "$pf" --pid-file "$DPIDF" \
 		--token-file "$FT_DIR/token" -- $(ft_qemu "$t") "$prog" >"$DOUT" 2>"$DERR" &
 	RPID=$!
@@ -116,8 +60,6 @@ ft_migrate() {
 	[ -n "$DPID" ] && FT_PIDS+=("$DPID")
 	echo "  migrate: $RESULT"
 }
-
-ft_json() { echo "$RESULT" | sed -n "s/.*\"$1\": \"\{0,1\}\([^,\"}]*\).*/\1/p"; }
 
 # ft_check PID OUT: ask the program to check its whole state now; it must
 # answer "CHECK ok ... pid=PID" within 60 s and never print FAIL.
@@ -168,11 +110,11 @@ ft_expect_committed() {
 # ft_door [listen-spec]: a hop receive whose CMD only notes that it was
 # launched (for tests of the door itself). RPID, PORT, DERR.
 ft_door() {
-	FT_N=$((FT_N + 1))
-	DOUT=$FT_DIR/door$FT_N.out
-	DERR=$FT_DIR/door$FT_N.err
-	DPIDF=$FT_DIR/dpid$FT_N
-	local pf=$FT_DIR/port$FT_N
+	MT_N=$((MT_N + 1))
+	DOUT=$FT_DIR/door$MT_N.out
+	DERR=$FT_DIR/door$MT_N.err
+	DPIDF=$FT_DIR/dpid$MT_N
+	local pf=$FT_DIR/port$MT_N
 	hop receive --listen "${1:-127.0.0.1:0}" --port-file "$pf" --pid-file "$DPIDF" --token-file "$FT_DIR/token" \
 		-- sh -c "echo launched >>'$FT_DIR/launched'; exec sleep 120" >"$DOUT" 2>"$DERR" &
 	RPID=$!

@@ -11,8 +11,8 @@ PROG=$(ft_build x86_64) || ft_die build
 export HOP_TIMEOUT_MS=5000
 ft_origin x86_64 "$PROG" SC_RECS=300000 SC_NAME_LEN=100
 LIMIT=$((48 << 20))
-FT_N=$((FT_N + 1))
-DOUT=$FT_DIR/dest$FT_N.out DERR=$FT_DIR/dest$FT_N.err DPIDF=$FT_DIR/dpid$FT_N
+MT_N=$((MT_N + 1))
+DOUT=$FT_DIR/dest$MT_N.out DERR=$FT_DIR/dest$MT_N.err DPIDF=$FT_DIR/dpid$MT_N
 hop receive --listen 127.0.0.1:0 --port-file "$FT_DIR/port.oom" --pid-file "$DPIDF" --token-file "$FT_DIR/token" \
 	-- prlimit --as=$LIMIT -- "$PROG" >"$DOUT" 2>"$DERR" &
 RPID=$!

@@ -229,6 +229,20 @@ static int add_pages(struct hop_scan *s, uint32_t id)
 	return 0;
 }
 
+static int touch(struct hop_scan *s, uint32_t id)
+{
+	if (s->ntouched == s->tcap) {
+		size_t cap = s->tcap ? s->tcap * 2 : 256;
+		uint32_t *t = realloc(s->touched, sizeof(uint32_t) * cap);
+		if (!t)
+			return hop__fail(HOP_ENOMEM, "scan: out of memory");
+		s->touched = t;
+		s->tcap = cap;
+	}
+	s->touched[s->ntouched++] = id;
+	return 0;
+}
+
 static int new_obj(struct hop_scan *s, const struct hop_obj *o, uint32_t parent, uint64_t poff, uint32_t *id)
 {
 	if (s->nobjs == s->cap) {
@@ -253,23 +267,11 @@ static int new_obj(struct hop_scan *s, const struct hop_obj *o, uint32_t parent,
 		rc = hop__amap_put(&s->byaddr, o->addr, *id);
 	if (rc == 0 && o->kind != HOP_OBJ_LITERAL)
 		rc = add_pages(s, *id);
+	if (rc == 0 && o->kind == HOP_OBJ_BLOCK)
+		rc = touch(s, *id); /* untyped until a reach types it: checked at the pass's end */
 	if (rc == 0)
 		mark_changed(s, *id);
 	return rc;
-}
-
-static int touch(struct hop_scan *s, uint32_t id)
-{
-	if (s->ntouched == s->tcap) {
-		size_t cap = s->tcap ? s->tcap * 2 : 256;
-		uint32_t *t = realloc(s->touched, sizeof(uint32_t) * cap);
-		if (!t)
-			return hop__fail(HOP_ENOMEM, "scan: out of memory");
-		s->touched = t;
-		s->tcap = cap;
-	}
-	s->touched[s->ntouched++] = id;
-	return 0;
 }
 
 /* ---- typing a block ------------------------------------------------------------------------ */
@@ -332,6 +334,7 @@ static int prune_reaches(struct hop_scan *s, uint32_t b, int *rc)
 	o->o.type = HOP_NONE;
 	o->o.count = 0;
 	s->all_stale = 1; /* pointers into it get other logical paths */
+	*rc = touch(s, b); /* untyped until a reach types it: checked at the pass's end */
 	for (uint32_t i = 0; i < keep && *rc == 0; i++)
 		*rc = add_reach(s, b, old[i].type, old[i].off, old[i].from, old[i].foff);
 	free(old);
@@ -798,11 +801,17 @@ static int check_touched(struct hop_scan *s)
 {
 	const struct hop_index *idx = s->idx;
 	char pb[512];
-	for (size_t i = 0; i < s->nobjs; i++) {
-		struct sobj *o = &s->objs[i];
-		if (o->o.kind == HOP_OBJ_BLOCK && o->state == ST_UNTYPED && !o->dead)
-			return refuse_untyped(s, (uint32_t)i);
+	/* a block can be untyped only if created or re-typed since the last
+	 * check, and those are all touched: no walk over every object (a delta
+	 * pass costs what the delta costs); the lowest id is named, as before */
+	uint32_t untyped = HOP_NONE;
+	for (size_t i = 0; i < s->ntouched; i++) {
+		struct sobj *o = &s->objs[s->touched[i]];
+		if (o->o.kind == HOP_OBJ_BLOCK && o->state == ST_UNTYPED && !o->dead && s->touched[i] < untyped)
+			untyped = s->touched[i];
 	}
+	if (untyped != HOP_NONE)
+		return refuse_untyped(s, untyped);
 	for (size_t i = 0; i < s->ntouched; i++) {
 		struct sobj *o = &s->objs[s->touched[i]];
 		if (o->state != ST_TYPED || o->dead)

@@ -1071,6 +1071,31 @@ static int hash_obj(struct hop_scan *s, struct sobj *o)
 	return rc;
 }
 
+int hop__scan_digest_step(struct hop_scan *s, size_t max)
+{
+	if (s->all_stale)
+		return 0; /* hop__scan_digest starts over */
+	while (max && s->nstale) {
+		struct sobj *o = &s->objs[s->stale[s->nstale - 1]];
+		if (o->dead || o->o.kind == HOP_OBJ_LITERAL || o->hashed) {
+			o->squeued = 0;
+			s->nstale--;
+			continue;
+		}
+		if (o->in_sum)
+			hop__digest_sub(s->sum, o->hash);
+		o->in_sum = 0;
+		if (hash_obj(s, o) < 0)
+			return 0; /* stays listed: hop__scan_digest tries again and reports */
+		o->squeued = 0;
+		s->nstale--;
+		hop__digest_add(s->sum, o->hash);
+		o->in_sum = o->hashed = 1;
+		max--;
+	}
+	return s->nstale > 0;
+}
+
 /* The digest is kept as a running sum of per-object hashes: only objects
  * changed since the last call (the stale list) are hashed again, so the
  * digest at the freeze costs what the final delta costs. A retype (pointers

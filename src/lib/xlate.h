@@ -90,6 +90,10 @@ void hop__scan_mark(struct hop_scan *s, size_t id);
 size_t hop__scan_take_changed(struct hop_scan *s, size_t **ids);
 /* Layout-independent digest of the origin's reachable state. */
 int hop__scan_digest(struct hop_scan *s, uint8_t digest[32]);
+/* Hash ahead up to max objects hop__scan_digest would hash (the origin does it
+ * while its sends wait on the link): 1 if more are left, 0 if none (or on a
+ * failure, which hop__scan_digest meets and reports). */
+int hop__scan_digest_step(struct hop_scan *s, size_t max);
 
 /* ---- destination: translate --------------------------------------------- */
 struct hop_xlate;

@@ -179,12 +179,15 @@ void hop__at_point(const struct hop__point *pt)
 	}
 }
 
-int hop__park_wait(const char *point, int timeout_ms, uint64_t *freeze_us)
+/* Ask for the park and wait until the program parks (1) or wait_us pass
+ * (0: the request is withdrawn under the same lock the program takes to
+ * park, so it parks inside the window or not at all). */
+static int park_until(const char *point, int64_t wait_us, uint64_t *freeze_us)
 {
 	struct timespec dl;
 	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	dl.tv_sec += (time_t)(wait_us / 1000000);
+	dl.tv_nsec += (long)(wait_us % 1000000) * 1000L;
 	if (dl.tv_nsec >= 1000000000L) {
 		dl.tv_sec++;
 		dl.tv_nsec -= 1000000000L;
@@ -200,13 +203,25 @@ int hop__park_wait(const char *point, int timeout_ms, uint64_t *freeze_us)
 			pk_wanted = 0;
 			hop__armed = 0;
 			pthread_mutex_unlock(&pk_mu);
-			return hop__fail(HOP_ETIMEDOUT, "the program did not reach HOP_POINT(%s) within %d ms", point,
-					 timeout_ms);
+			return 0;
 		}
 	}
 	*freeze_us = pk_time;
 	pthread_mutex_unlock(&pk_mu);
+	return 1;
+}
+
+int hop__park_wait(const char *point, int timeout_ms, uint64_t *freeze_us)
+{
+	if (!park_until(point, (int64_t)timeout_ms * 1000, freeze_us))
+		return hop__fail(HOP_ETIMEDOUT, "the program did not reach HOP_POINT(%s) within %d ms", point,
+				 timeout_ms);
 	return 0;
+}
+
+int hop__park_window(const char *point, int wait_us, uint64_t *freeze_us)
+{
+	return park_until(point, wait_us, freeze_us);
 }
 
 void hop__park_release(int exit_process)

@@ -16,12 +16,16 @@ echo "idle HOP_POINT: $("$a" --point) ns"
 downs=()
 for ((r = 1; r <= RUNS; r++)); do
 	t0=$(date +%s.%N)
-	mt_origin x86_64 "$a" BENCH_N="$N" BENCH_RATE="$RATE"
+	mt_origin x86_64 "$a" BENCH_N="$N" BENCH_RATE="$RATE" HOP_TRACE=1
 	mt_log "run $r: $N records built ($(date +%s.%N | awk -v t="$t0" '{printf "%.1f s", $1 - t}'))"
 	mt_migrate x86_64 "$b" --env HOP_TRACE=1
 	if [ "$(mt_json result)" = committed ]; then
 		downs+=("$(mt_json downtime_us)")
-		echo "  bytes $(mt_json bytes), total $(mt_json total_ms) ms, rounds $(mt_json rounds); bulk throughput: $(grep -o 'bulk .*' "$DERR" | head -1)"
+		# the origin's HOP_TRACE line of the bulk phase: bytes over PHASE -> PHASE_ACK
+		# (it includes the destination's translation), against loopback TCP now
+		bulk=$(sed -n 's/.*\] bulk 0: .* \([0-9]*\) bytes in \([0-9]*\) us.*/\1 \2/p' "$OERR" | head -1)
+		tcp=$("$a" --tcp 2000)
+		echo "  bytes $(mt_json bytes), total $(mt_json total_ms) ms, rounds $(mt_json rounds); bulk throughput: $(echo "$bulk" | awk -v t="$tcp" '{ if ($2 > 0) printf "%.0f MB/s (%d MB in %.2f s), %.1f%% of loopback TCP %d MB/s measured just after", $1 / $2, $1 / 1e6, $2 / 1e6, 100 * $1 / $2 / t, t; else print "not traced" }')"
 		mt_finish
 	else
 		kill -9 "$OPID" "$RPID" 2>/dev/null

@@ -91,6 +91,10 @@ int hop__ctl_send_fd(int sock, int type, const void *payload, size_t len, int fd
  * has (then *freeze_us is its clock at parking). HOP_ETIMEDOUT if it did not
  * come within timeout_ms (the request is withdrawn). */
 int hop__park_wait(const char *point, int timeout_ms, uint64_t *freeze_us);
+/* The same for at most wait_us: 1 parked, 0 not (the request is withdrawn,
+ * atomically with the program's own check: it parks within the window or not
+ * at all). Lets the origin run rounds between windows while it waits. */
+int hop__park_window(const char *point, int wait_us, uint64_t *freeze_us);
 /* Origin: end the park: exit_process = 0 resumes the program, 1 makes the
  * program thread exit(0) (after COMMIT). */
 void hop__park_release(int exit_process);

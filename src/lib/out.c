@@ -404,11 +404,12 @@ static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
 				 (unsigned long long)o->ph_bytes);
 	if ((rc = hop__frame_send(&o->c, HOP_F_PHASE_END, 0, NULL, 0)) < 0)
 		return rc;
+	uint64_t t_sent = hop__now_us();
 	if (kind == PH_FINAL)
 		return 0; /* o_digest computes our digest while the destination computes its own */
 	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, ACK_MAX)) < 0 || (rc = on_ack(o, &f)) < 0)
 		return rc;
-	uint64_t dt = hop__now_us() - t;
+	uint64_t t_ack = hop__now_us(), dt = t_ack - t;
 	/* hash what this phase sent now, while the program runs, so the digest at
 	 * the freeze costs only the final delta: anything written after the
 	 * collect this phase came from is dirty in the next one and hashed again */
@@ -419,6 +420,12 @@ static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
 	/* throughput from phases big enough to measure it */
 	if (bytes >= (256u << 10) && dt > 0)
 		o->throughput = bytes * 1000000u / dt;
+	if (hop__trace_on())
+		fprintf(stderr, "hop: [origin] %s %u: %llu records, %llu bytes in %llu us (%.0f MB/s; sent after %llu us, "
+			"acknowledged %llu us later, hashed in %llu us)\n",
+			kind == PH_BULK ? "bulk" : "round", o->round, (unsigned long long)recs, (unsigned long long)bytes,
+			(unsigned long long)dt, dt ? (double)bytes / (double)dt : 0.0, (unsigned long long)(t_sent - t),
+			(unsigned long long)(t_ack - t_sent), (unsigned long long)(hop__now_us() - t_ack));
 	return 0;
 }
 
@@ -530,6 +537,8 @@ static int delta(struct out *o, int frozen, size_t **ids, size_t *n, uint64_t *d
 	for (size_t i = 0; i < m; i++)
 		*dirty_bytes += o->dirty[i][1] - o->dirty[i][0];
 	o->collect_us = hop__now_us() - t;
+	if (frozen)
+		trace("collect");
 
 	rc = hop__scan_changed(o->scan, (const uint64_t(*)[2])o->dirty, o->ndirty);
 	replaced(o);
@@ -550,7 +559,19 @@ static int delta(struct out *o, int frozen, size_t **ids, size_t *n, uint64_t *d
 	}
 	o->npending = 0;
 	*n = hop__scan_take_changed(o->scan, ids);
+	if (frozen)
+		trace("rescan");
 	return 0;
+}
+
+/* While a send or the PHASE_ACK waits on the destination (it translates
+ * slower than we send), hash ahead what we sent: the digest after each phase
+ * then costs little, and the destination's time pays for it. Not while the
+ * program is parked: the pause must not wait on it. */
+static int idle_hash(void *ctx)
+{
+	struct out *o = ctx;
+	return o->scan && hop__scan_digest_step(o->scan, 32);
 }
 
 /* ---- step: bulk ------------------------------------------------------------------------ */
@@ -579,6 +600,8 @@ static int o_bulk(struct out *o)
 		return 0;
 	}
 	hop__scan_take_changed(o->scan, &ids);
+	o->c.idle = idle_hash;
+	o->c.idle_ctx = o;
 	if ((rc = send_phase(o, PH_BULK, NULL, 0)) < 0)
 		return rc;
 	o->bulk_bytes = o->c.bytes_out;
@@ -642,10 +665,38 @@ static int o_rounds(struct out *o)
 }
 
 /* ---- step: freeze + final delta -------------------------------------------------------------- */
+#define PARK_WINDOW_US 2000
+
+/* Park the program at the destination's point. While waiting for it to get
+ * there, keep the delta small: a window in which it may park, then a round of
+ * what it wrote meanwhile, and again. The final delta is then what it wrote
+ * since the last of those rounds, not since we began to wait (a point reached
+ * every 10 ms would cost up to 10 ms of writes in the pause); and it parks
+ * only inside a window, never in the middle of a round (which the pause would
+ * pay for). Windows double, so a program that reaches its point rarely is
+ * caught all the same. Not after forced rounds (more rounds would not help)
+ * nor in the worst-case mode. */
 static int o_freeze(struct out *o)
 {
+	int timeout_ms = o->p->timeout_ms ? (int)o->p->timeout_ms : 10000, rc;
 	report(o, HOP_PH_FREEZE, 0, 0);
-	return hop__park_wait(o->point, o->p->timeout_ms ? (int)o->p->timeout_ms : 10000, &o->freeze_us);
+	if (o->frozen_bulk || o->hard || o->res->forced)
+		return hop__park_wait(o->point, timeout_ms, &o->freeze_us);
+	uint64_t deadline = hop__now_us() + (uint64_t)timeout_ms * 1000u;
+	for (int window = PARK_WINDOW_US;; window = window < timeout_ms * 500 ? window * 2 : window) {
+		if (hop__park_window(o->point, window, &o->freeze_us))
+			return 0;
+		if (hop__now_us() >= deadline)
+			return hop__fail(HOP_ETIMEDOUT, "the program did not reach HOP_POINT(%s) within %d ms", o->point,
+					 timeout_ms);
+		size_t *ids, n;
+		uint64_t dirty;
+		o->round++;
+		if ((rc = delta(o, 0, &ids, &n, &dirty)) < 0 || (rc = send_phase(o, PH_ROUND, ids, n)) < 0)
+			return rc;
+		o->est_pause_us = estimate(o, o->round_bytes);
+		report(o, HOP_PH_FREEZE, dirty, 0);
+	}
 }
 
 struct addr_id {
@@ -720,6 +771,7 @@ static int o_final(struct out *o)
 	size_t pl = strlen(o->point);
 	int rc;
 
+	o->c.idle = NULL; /* parked: nothing may delay the final delta */
 	hop__put32(b, (uint32_t)hop__resumed_count());
 	hop__put16(b + 4, (uint16_t)pl);
 	memcpy(b + 6, o->point, pl);
@@ -728,6 +780,7 @@ static int o_final(struct out *o)
 		return rc;
 	if ((rc = hop__frame_send(&o->c, HOP_F_FREEZE, 0, b, 6 + pl)) < 0)
 		return rc;
+	trace("FREEZE");
 	/* the descriptor table; connected and listening sockets go to hop migrate (fds.c) */
 	uint8_t *tb;
 	size_t tl;
@@ -737,6 +790,7 @@ static int o_final(struct out *o)
 	hop__fds_buf_free(tb, tl);
 	if (rc < 0)
 		return rc;
+	trace("FDS");
 	o->round++;
 	if (o->frozen_bulk)
 		return final_full(o);
@@ -764,9 +818,12 @@ static int o_digest(struct out *o)
 		return rc;
 	if (hop__fault("digest"))
 		d[0] ^= 0x5a;
-	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, ACK_MAX)) < 0) /* of the final phase */
-		return rc;
+	/* DIGEST goes before we read the final phase's PHASE_ACK (the destination
+	 * sent that before computing its own digest): waiting for it first would
+	 * put one more network round trip into the pause */
 	if ((rc = hop__frame_send(&o->c, HOP_F_DIGEST, 0, d, 32)) < 0)
+		return rc;
+	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, ACK_MAX)) < 0) /* of the final phase */
 		return rc;
 	if ((rc = hop__frame_expect(&o->c, HOP_F_READY, &f, 32)) < 0)
 		return rc;
@@ -838,6 +895,9 @@ int hop__out_run(int fd, const struct hop_mig_params *p, hop_progress_fn progres
 	if ((rc = o_freeze(&o)) < 0)
 		goto fail;
 	trace("freeze");
+	if (hop__trace_on())
+		fprintf(stderr, "hop: [origin] parked %llu us before this thread saw it\n",
+			(unsigned long long)(hop__now_us() - o.freeze_us));
 	if ((rc = o_final(&o)) < 0)
 		goto fail;
 	trace("final");

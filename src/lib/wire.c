@@ -51,18 +51,24 @@ uint64_t hop__now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void hop__trace(const char *side, const char *step)
+int hop__trace_on(void)
 {
 	static int on = -1;
-	static uint64_t last;
-	uint64_t now = hop__now_us();
-
 	if (on < 0) {
 		const char *e = getenv("HOP_TRACE");
 		on = e && *e && strcmp(e, "0") != 0;
-		last = now;
 	}
-	if (on)
+	return on;
+}
+
+void hop__trace(const char *side, const char *step)
+{
+	static uint64_t last;
+	uint64_t now = hop__now_us();
+
+	if (!last)
+		last = now;
+	if (hop__trace_on())
 		fprintf(stderr, "hop: [%s] %-8s done, %6llu us (at %llu.%06llu)\n", side, step, (unsigned long long)(now - last),
 			(unsigned long long)(now / 1000000u), (unsigned long long)(now % 1000000u));
 	last = now;
@@ -109,6 +115,8 @@ static int fd_writev(struct hop_conn *c, const struct iovec *iov_in, int n)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (c->idle && c->idle(c->idle_ctx))
+					continue;
 				int rc = fd_wait(c, POLLOUT, "send");
 				if (rc < 0)
 					return rc;
@@ -146,6 +154,8 @@ static int fd_read(struct hop_conn *c, void *buf, size_t len)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (c->idle && c->idle(c->idle_ctx))
+					continue;
 				int rc = fd_wait(c, POLLIN, "receive");
 				if (rc < 0)
 					return rc;

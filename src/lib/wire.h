@@ -88,6 +88,11 @@ struct hop_conn {
 	int timeout_ms;    /* per read/write wait; <= 0 waits forever */
 	struct hop_mem_pipe *in, *out; /* memory transport */
 	uint64_t bytes_out, bytes_in;  /* frame bytes, headers included */
+	/* Work to do while a send or receive waits on the peer (the origin hashes
+	 * what it has sent): called instead of sleeping in poll(2); returns 1 if
+	 * it did some (the transfer is tried again), 0 when it has none left. */
+	int (*idle)(void *ctx);
+	void *idle_ctx;
 	const char *side;  /* "origin", "destination", ... for messages and fault points */
 	/* reusable receive buffer */
 	uint8_t *buf;
@@ -139,5 +144,7 @@ uint64_t hop__now_us(void);
  * the last step of this process, and CLOCK_MONOTONIC now, so both sides and a
  * client's own clock line up), for finding where a pause goes. */
 void hop__trace(const char *side, const char *step);
+/* 1 when $HOP_TRACE asks for those lines (and the per-phase figures). */
+int hop__trace_on(void);
 
 #endif

@@ -26,6 +26,7 @@
 #include "fds.h"
 #include "heap.h"
 #include "index.h"
+#include "thread.h"
 #include "track.h"
 
 #define CTL_MAX_REQUEST 256
@@ -413,7 +414,7 @@ static void serve(int fd)
 	w->params = p;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &at, worker_main, w) != 0) {
+	if (hop__thread_create(&th, &at, worker_main, w) != 0) {
 		pthread_attr_destroy(&at);
 		pthread_mutex_unlock(&mig_mu);
 		free(w);
@@ -504,7 +505,7 @@ int hop__ctl_start(void)
 	sigdelset(&all, SIGFPE);
 	sigdelset(&all, SIGILL);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&th, NULL, agent_main, NULL);
+	rc = hop__thread_create(&th, NULL, agent_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		errno = rc;

@@ -32,12 +32,8 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "thread.h"
 #include "track.h"
-
-#if defined(__i386__)
-#include <asm/ldt.h>
-#include <sys/syscall.h>
-#endif
 
 #define MAX_SNAP 64
 
@@ -117,35 +113,14 @@ static void pass_on(int sig, siginfo_t *si, void *uc)
 		raise(sig);
 }
 
-#if defined(__i386__)
-/* qemu-i386 keeps one GDT for all threads: sigreturn reloads %gs from the
- * TLS entry the most recently created thread wrote, so the program's thread
- * would come back from this handler running on another thread's TLS (errno,
- * the heap's runtime flag: its mallocs then went to libc). Write our own
- * base into the entry before returning; on a real kernel the entry is per
- * thread and this rewrites the same value. */
-static void keep_tls(void)
-{
-	unsigned sel;
-	uintptr_t self;
-	__asm__ volatile("movw %%gs, %w0" : "=r"(sel));
-	__asm__ volatile("movl %%gs:0, %0" : "=r"(self));
-	if (!(sel >> 3))
-		return;
-	struct user_desc d = { .entry_number = sel >> 3, .base_addr = (unsigned)self, .limit = 0xfffff,
-			       .seg_32bit = 1, .limit_in_pages = 1, .useable = 1 };
-	syscall(SYS_set_thread_area, &d);
-}
-#else
-static void keep_tls(void)
-{
-}
-#endif
 
 static void on_segv(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
-	keep_tls();
+	/* qemu-i386: our return reloads %gs from a GDT all threads share; each of
+	 * hop's threads has a descriptor of its own (thread.c), this is a safety
+	 * net for the one the program's thread uses */
+	hop__tls_keep();
 	if (si->si_code > 0) {
 		uintptr_t a = (uintptr_t)si->si_addr;
 		struct hop__trange *r = hop__track_find(a);

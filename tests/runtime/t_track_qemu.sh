@@ -5,7 +5,9 @@
 # globals and heap, and lets the kernel (qemu's syscall emulation, which
 # fails with EFAULT on a guest page without PAGE_WRITE just like Linux) write
 # into tracked memory through the wrappers; all calls succeed, all pages are
-# reported dirty.
+# reported dirty, zeroing through libc leaves zeroes. track_threads.c: the
+# program's thread and hop-shaped threads (agent, worker) take write faults
+# at once; each keeps its own thread-local storage (qemu-i386 shares the GDT).
 # timeout: 400
 set -u
 cd "${HOP_ROOT:-$(dirname "$0")/../..}"
@@ -30,6 +32,16 @@ for t in i686 s390x powerpc aarch64; do
 			echo "$t HOP_TRACK=$mode: FAILED"; echo "$out" | sed 's/^/    /'; rc=1
 		fi
 	done
+	if ! bin/hop cc --target "$t" -O1 -Isrc/lib -o "$tmp/threads.$t" tests/runtime/track_threads.c -lpthread; then
+		echo "$t: hop cc failed (track_threads)"; rc=1; continue
+	fi
+	for i in 1 2 3; do
+		out=$(HOP_TRACK=mprotect timeout 120 "$q" -L "/usr/${TRIPLE[$t]}" "$tmp/threads.$t" 2>&1)
+		if [ "$out" != "ok mprotect" ]; then
+			echo "$t threads (run $i): FAILED"; echo "$out" | sed 's/^/    /'; rc=1; break
+		fi
+	done
+	[ "$out" = "ok mprotect" ] && echo "$t threads: 3 runs ok"
 	# forced uffd must fail clearly under qemu
 	out=$(HOP_TRACK=uffd "$q" -L "/usr/${TRIPLE[$t]}" "$tmp/prog.$t" 2>&1)
 	if echo "$out" | grep -q "userfaultfd"; then echo "$t HOP_TRACK=uffd: refused clearly"; else

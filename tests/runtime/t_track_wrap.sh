@@ -3,6 +3,7 @@
 # tracked globals and heap through the wrapped system calls (read, recv,
 # readv, recvmsg, stat, clock_gettime, poll, select, pipe, waitpid, fread ...)
 # under both dirty trackers; every call succeeds and every page is reported.
+# track_threads.c: the program's thread and hop-shaped threads fault at once.
 # timeout: 120
 set -u
 cd "${HOP_ROOT:-$(dirname "$0")/../..}"
@@ -18,6 +19,8 @@ if HOP_TRACK=uffd "$tmp/prog" 2>"$tmp/err"; then :; else
 		cat "$tmp/err"; rc=1
 	fi
 fi
+bin/hop cc --target x86_64 -O1 -Isrc/lib -o "$tmp/threads" tests/runtime/track_threads.c -lpthread || { echo "hop cc failed"; exit 1; }
+HOP_TRACK=mprotect "$tmp/threads" || rc=1
 # a small run budget forces the max_map_count escalation path on the way
 HOP_TRACK=mprotect HOP_TRACK_MAX_RUNS=16 "$tmp/prog" || rc=1
 exit $rc

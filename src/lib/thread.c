@@ -1,0 +1,118 @@
+/* thread.c -- hop's own threads, and the thread pointer under qemu-i386.
+ *
+ * On i386 a thread finds its TLS through %gs, a selector of one of the GDT's
+ * three TLS descriptors (entries 6 to 8). The kernel keeps those descriptors
+ * per thread; qemu-i386 keeps one GDT for the whole process. glibc gives
+ * every thread the same entry (the one it took at start-up), so under qemu
+ * each clone() rewrites the descriptor the other threads use, and every
+ * reload of %gs -- a signal handler's return restores it -- gives the thread
+ * the base of whichever thread wrote the descriptor last. With the mprotect
+ * tracker the program's thread and hop's worker both return from write
+ * faults all the time: the program's thread came back on the worker's TLS
+ * (its errno, its "runtime thread" flag: its mallocs went to libc, and a
+ * frozen origin held a pointer hop's heap did not know), the worker on the
+ * agent's (tests/runtime/track_threads.c).
+ *
+ * So each of hop's threads moves to a descriptor of its own as it starts:
+ * the program's thread keeps glibc's, the agent and the worker take the
+ * other two, and the thread that called clone() puts its own base back in
+ * its descriptor. On a real kernel the same steps are harmless. hop__tls_keep
+ * rewrites a thread's own descriptor; the tracker's fault handler calls it
+ * too, as a safety net.
+ */
+#include <sched.h>
+#include <stdint.h>
+
+#include "thread.h"
+
+#if defined(__i386__)
+#include <asm/ldt.h>
+#include <sys/syscall.h>
+
+#define TLS_MIN 6 /* Linux i386: GDT_ENTRY_TLS_MIN, three entries */
+#define TLS_N 3
+
+static unsigned gs_entry(void)
+{
+	unsigned sel;
+	__asm__ volatile("movw %%gs, %w0" : "=r"(sel));
+	return (sel & 0xffff) >> 3;
+}
+
+static uintptr_t thread_pointer(void)
+{
+	uintptr_t p;
+	__asm__ volatile("movl %%gs:0, %0" : "=r"(p)); /* glibc's TCB points to itself */
+	return p;
+}
+
+/* set_thread_area without libc: no errno, and no PLT slot to bind lazily
+ * (the slot lies in tracked memory: binding it from the fault handler
+ * faulted inside the handler). */
+static long set_entry(unsigned entry, uintptr_t base)
+{
+	struct user_desc d = { .entry_number = entry, .base_addr = (unsigned)base, .limit = 0xfffff,
+			       .seg_32bit = 1, .limit_in_pages = 1, .useable = 1 };
+	long r;
+	__asm__ volatile("int $0x80" : "=a"(r) : "0"((long)SYS_set_thread_area), "b"(&d) : "memory");
+	return r;
+}
+
+void hop__tls_keep(void)
+{
+	unsigned e = gs_entry();
+	if (e)
+		set_entry(e, thread_pointer());
+}
+
+static unsigned prog_entry; /* the program's thread's descriptor: the first creator's */
+
+struct start {
+	void *(*fn)(void *);
+	void *arg;
+	unsigned entry; /* the new thread's own descriptor, 0 if none is left */
+	int done;
+};
+
+static void *start(void *p)
+{
+	struct start *s = p;
+	void *(*fn)(void *) = s->fn;
+	void *arg = s->arg;
+	if (s->entry && set_entry(s->entry, thread_pointer()) == 0) {
+		unsigned sel = s->entry << 3 | 3; /* GDT, ring 3 */
+		__asm__ volatile("movw %w0, %%gs" : : "r"(sel));
+	}
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE); /* s lives on the creator's stack */
+	return fn(arg);
+}
+
+int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg)
+{
+	unsigned mine = gs_entry();
+	if (!prog_entry)
+		prog_entry = mine;
+	struct start s = { fn, arg, 0, 0 };
+	for (unsigned e = TLS_MIN; e < TLS_MIN + TLS_N && !s.entry; e++)
+		if (e != prog_entry && e != mine)
+			s.entry = e;
+	int rc = pthread_create(th, at, start, &s);
+	hop__tls_keep(); /* clone() wrote the new thread's base into our descriptor */
+	if (rc == 0)
+		while (!__atomic_load_n(&s.done, __ATOMIC_ACQUIRE))
+			sched_yield();
+	return rc;
+}
+
+#else
+
+int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg)
+{
+	return pthread_create(th, at, fn, arg);
+}
+
+void hop__tls_keep(void)
+{
+}
+
+#endif

@@ -61,7 +61,7 @@ build/asan/libhop.a: $(patsubst src/lib/%.c,build/asan/obj/%.o,$(LIB_SRC))
 	ar rcs $@ $^
 
 # ---- the host tool ---------------------------------------------------------
-build/tool/%.o: src/tool/%.c $(wildcard src/tool/*.h) $(wildcard src/lib/*.h) include/hop.h
+build/tool/%.o: src/tool/%.c $(wildcard src/tool/*.h) $(wildcard src/lib/*.h) src/lib/wrapped.def include/hop.h
 	@mkdir -p $(@D)
 	gcc $(CSTD) $(CFLAGS) $(WARN) -Iinclude -iquote src/lib -Isrc/tool -c $< -o $@
 

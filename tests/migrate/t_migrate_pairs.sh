@@ -8,11 +8,8 @@ command -v qemu-s390x >/dev/null || { echo "qemu-user missing"; exit 77; }
 TESTS_SRC=("$HOP_ROOT"/tests/migrate/static/*.c "$HOP_ROOT"/tests/migrate/transition/*.c)
 PAIRS="x86_64:x86_64 x86_64:i686 i686:x86_64 x86_64:aarch64 aarch64:x86_64 x86_64:s390x s390x:x86_64 x86_64:powerpc powerpc:x86_64"
 [ -n "${MT_PAIRS:-}" ] && PAIRS=$MT_PAIRS
-# Cases that fail today, for reasons not understood yet; KNOWN_FAILING=run runs them.
-declare -A KNOWN_BAD=(
-	["transition/mutate aarch64->x86_64"]="the aarch64 origin (qemu-aarch64) fails its own self-check during the bulk: its state is corrupted while being scanned; not understood yet"
-	["transition/mutate i686->x86_64"]="intermittent: the frozen i686 origin (qemu-i386) holds a pointer the heap does not know (scan.c: tab.b[N] points to no block); suspected: a malloc taken by libc while the thread pointer is wrong after the tracker's signal handler"
-)
+# Cases that fail today, with the reason; KNOWN_FAILING=run runs them.
+declare -A KNOWN_BAD=()
 fails=0
 for src in "${TESTS_SRC[@]}"; do
 	for pair in $PAIRS; do

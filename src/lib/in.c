@@ -32,6 +32,7 @@
 #include "heap.h"
 #include "compat.h"
 #include "index.h"
+#include "thread.h"
 #include "wire.h"
 #include "xlate.h"
 
@@ -592,7 +593,7 @@ static void release(const struct in *in)
 		*copy = *in;
 		pthread_attr_init(&a);
 		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-		int rc = pthread_create(&th, &a, release_main, copy);
+		int rc = hop__thread_create(&th, &a, release_main, copy);
 		pthread_attr_destroy(&a);
 		if (rc == 0)
 			return;

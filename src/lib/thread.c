@@ -14,14 +14,16 @@
  * agent's (tests/runtime/track_threads.c).
  *
  * So each of hop's threads moves to a descriptor of its own as it starts:
- * the program's thread keeps glibc's, the agent and the worker take the
- * other two, and the thread that called clone() puts its own base back in
- * its descriptor. On a real kernel the same steps are harmless. hop__tls_keep
+ * the program's thread keeps glibc's, hop's threads take the other two
+ * (the agent for good, a migration's worker or the destination's cleanup
+ * thread while it lives), and the thread that called clone() puts its own
+ * base back in its descriptor. On a real kernel the same steps are harmless. hop__tls_keep
  * rewrites a thread's own descriptor; the tracker's fault handler calls it
  * too, as a safety net.
  */
 #include <sched.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "thread.h"
 
@@ -66,11 +68,12 @@ void hop__tls_keep(void)
 }
 
 static unsigned prog_entry; /* the program's thread's descriptor: the first creator's */
+static unsigned held;       /* bit e - TLS_MIN: a live thread of hop's has descriptor e */
 
 struct start {
 	void *(*fn)(void *);
 	void *arg;
-	unsigned entry; /* the new thread's own descriptor, 0 if none is left */
+	unsigned entry; /* the new thread's own descriptor, 0 if none is free */
 	int done;
 };
 
@@ -79,12 +82,16 @@ static void *start(void *p)
 	struct start *s = p;
 	void *(*fn)(void *) = s->fn;
 	void *arg = s->arg;
-	if (s->entry && set_entry(s->entry, thread_pointer()) == 0) {
-		unsigned sel = s->entry << 3 | 3; /* GDT, ring 3 */
+	unsigned entry = s->entry;
+	if (entry && set_entry(entry, thread_pointer()) == 0) {
+		unsigned sel = entry << 3 | 3; /* GDT, ring 3 */
 		__asm__ volatile("movw %w0, %%gs" : : "r"(sel));
 	}
 	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE); /* s lives on the creator's stack */
-	return fn(arg);
+	void *r = fn(arg);
+	if (entry) /* the thread ends here: its descriptor is free for the next one */
+		__atomic_fetch_and(&held, ~(1u << (entry - TLS_MIN)), __ATOMIC_SEQ_CST);
+	return r;
 }
 
 int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg)
@@ -93,14 +100,28 @@ int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void
 	if (!prog_entry)
 		prog_entry = mine;
 	struct start s = { fn, arg, 0, 0 };
-	for (unsigned e = TLS_MIN; e < TLS_MIN + TLS_N && !s.entry; e++)
-		if (e != prog_entry && e != mine)
-			s.entry = e;
+	/* a descriptor neither the program's nor a live hop thread's. There are
+	 * three: with the agent there, a worker and the destination's cleanup
+	 * thread take turns (both are short-lived next to each other); after 5 s
+	 * the new thread shares ours, as without this file. */
+	for (unsigned tries = 0; !s.entry && tries < 50000; tries++) {
+		for (unsigned e = TLS_MIN; e < TLS_MIN + TLS_N && !s.entry; e++) {
+			unsigned bit = 1u << (e - TLS_MIN);
+			if (e != prog_entry && e != mine && !(__atomic_fetch_or(&held, bit, __ATOMIC_SEQ_CST) & bit))
+				s.entry = e;
+		}
+		if (!s.entry) {
+			struct timespec ts = { 0, 100000 };
+			nanosleep(&ts, NULL);
+		}
+	}
 	int rc = pthread_create(th, at, start, &s);
 	hop__tls_keep(); /* clone() wrote the new thread's base into our descriptor */
 	if (rc == 0)
 		while (!__atomic_load_n(&s.done, __ATOMIC_ACQUIRE))
 			sched_yield();
+	else if (s.entry)
+		__atomic_fetch_and(&held, ~(1u << (s.entry - TLS_MIN)), __ATOMIC_SEQ_CST);
 	return rc;
 }
 

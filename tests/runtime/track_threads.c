@@ -1,6 +1,7 @@
 /* track_threads.c -- fixture for t_track_qemu.sh and t_track_wrap.sh: the
- * program's thread and threads of hop's shape (an agent that starts a
- * migration worker, both serving themselves from libc) all take the dirty
+ * program's thread and threads of hop's shape (an agent that starts one
+ * migration worker after the other, a short-lived cleanup thread the
+ * program starts, all serving themselves from libc) all take the dirty
  * tracker's write faults at once, while the worker re-arms the pages. Each
  * thread must keep running on its own thread-local storage: under
  * qemu-i386 a signal handler's return reloads %gs from a GDT that qemu
@@ -40,13 +41,13 @@ static void fail(const char *who, int got)
 	stop = 1;
 }
 
-/* the migration worker: re-arms the pages and writes its own half */
+/* a migration's worker: re-arms the pages 80 times, writes its own half */
 static void *worker(void *arg)
 {
 	(void)arg;
 	hop__heap_runtime_thread(1);
 	me = 3;
-	for (unsigned i = 0; !stop; i++) {
+	for (unsigned i = 0; !stop && i < 640; i++) {
 		if (i % 8 == 0) {
 			if (hop__track_collect(nop, NULL) < 0) {
 				fprintf(stderr, "collect: %s\n", hop_last_error());
@@ -61,26 +62,48 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* the agent: starts a worker (as ctl.c does per migration), then faults too */
+/* the agent: starts one worker after the other (as ctl.c does per
+ * migration) and faults too */
 static void *agent(void *arg)
 {
 	(void)arg;
 	hop__heap_runtime_thread(1);
 	me = 2;
 	pthread_t w;
-	if (hop__thread_create(&w, NULL, worker, NULL) != 0) {
-		fprintf(stderr, "cannot start the worker\n");
-		failed = stop = 1;
-		return NULL;
-	}
+	int running = 0;
 	for (unsigned i = 0; !stop; i++) {
+		if (i % 64 == 0) {
+			if (running)
+				pthread_join(w, NULL);
+			running = hop__thread_create(&w, NULL, worker, NULL) == 0;
+			if (!running) {
+				fprintf(stderr, "cannot start a worker\n");
+				failed = stop = 1;
+			}
+		}
 		pages[NPG / 2 + i % (NPG / 2)][(i * 7) % PG] = (char)i;
 		if (me != 2)
 			fail("agent", me);
 		struct timespec ts = { 0, 20000 };
 		nanosleep(&ts, NULL);
 	}
-	pthread_join(w, NULL);
+	if (running)
+		pthread_join(w, NULL);
+	return NULL;
+}
+
+/* a short-lived thread the program's thread starts (as in.c does after a
+ * resume to free the translator's tables): takes turns with the workers */
+static void *cleanup(void *arg)
+{
+	(void)arg;
+	hop__heap_runtime_thread(1);
+	me = 4;
+	for (unsigned i = 0; !stop && i < 200; i++) {
+		pages[i % (NPG / 2)][(i * 11) % PG] = (char)i;
+		if (me != 4)
+			fail("cleanup", me);
+	}
 	return NULL;
 }
 
@@ -98,7 +121,14 @@ int main(void)
 	}
 	/* until the worker has re-armed the pages 300 times (or 60 s) */
 	time_t t0 = time(NULL);
+	pthread_t c;
+	int cleaning = 0;
 	for (unsigned i = 0; collects < 300 && time(NULL) < t0 + 60 && !stop; i++) {
+		if (i % 3000 == 1000) {
+			if (cleaning)
+				pthread_join(c, NULL);
+			cleaning = hop__thread_create(&c, NULL, cleanup, NULL) == 0;
+		}
 		pages[i % (NPG / 2)][(i * 13) % PG] = (char)i;
 		if (me != 1)
 			fail("program's", me);
@@ -112,6 +142,8 @@ int main(void)
 	}
 	stop = 1;
 	pthread_join(a, NULL);
+	if (cleaning)
+		pthread_join(c, NULL);
 	const char *backend = hop__track_backend_name();
 	struct hop_track_stats st;
 	hop__track_stats(&st);

@@ -941,25 +941,28 @@ void hop__digest_ident_block(struct hop_b2s *h, uint64_t addr, uint64_t count, u
 }
 
 /* ---- address map ------------------------------------------------------------------------ */
-/* The home slot keeps addresses of one 4 KiB page in one run of nearby slots
- * (the page number is mixed, the offset in the page is not): a program's
- * neighbouring blocks, looked up one after the other (a list, a tree built in
- * order), then hit the cache instead of missing once per lookup. Pages still
- * land at random places, so no address pattern piles up in one place. */
-static uint32_t amap_slot(uint64_t key, uint32_t cap)
+/* The home slot: the key mixed. A map of heap block addresses (`local`) mixes
+ * only the page number and keeps the offset in the page, so the blocks of one
+ * 4 KiB page sit in one run of nearby slots: neighbouring blocks looked up one
+ * after the other (a list, a tree built in order) then hit the cache instead
+ * of missing once each. Only for byte addresses of blocks (at least 8 bytes
+ * apart): dense keys (page numbers, ids) would pile up in a run. */
+static uint32_t amap_slot(const struct hop_amap *m, uint64_t key, uint32_t cap)
 {
-	uint64_t page = key >> 12;
-	page ^= page >> 33;
-	page *= 0xff51afd7ed558ccdull;
-	page ^= page >> 33;
-	return (uint32_t)(page + ((key & 4095) >> 3)) & (cap - 1);
+	uint64_t k = m->local ? key >> 12 : key;
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	if (m->local)
+		k += (key & 4095) >> 3;
+	return (uint32_t)k & (cap - 1);
 }
 
 uint32_t hop__amap_get(const struct hop_amap *m, uint64_t key)
 {
 	if (!m->cap)
 		return HOP_NONE;
-	for (uint32_t h = amap_slot(key, m->cap);; h = (h + 1) & (m->cap - 1)) {
+	for (uint32_t h = amap_slot(m, key, m->cap);; h = (h + 1) & (m->cap - 1)) {
 		const struct hop_aslot *e = &m->slots[h];
 		if (e->val == HOP_NONE)
 			return HOP_NONE;
@@ -981,7 +984,7 @@ static int amap_grow(struct hop_amap *m)
 	for (uint32_t i = 0; i < m->cap; i++) {
 		if (m->slots[i].val == HOP_NONE)
 			continue;
-		uint32_t h = amap_slot(m->slots[i].key, cap);
+		uint32_t h = amap_slot(m, m->slots[i].key, cap);
 		while (v[h].val != HOP_NONE)
 			h = (h + 1) & (cap - 1);
 		v[h] = m->slots[i];
@@ -999,7 +1002,7 @@ int hop__amap_put(struct hop_amap *m, uint64_t key, uint32_t val)
 		if (rc < 0)
 			return rc;
 	}
-	uint32_t h = amap_slot(key, m->cap);
+	uint32_t h = amap_slot(m, key, m->cap);
 	for (; m->slots[h].val != HOP_NONE; h = (h + 1) & (m->cap - 1))
 		if (m->slots[h].key == key) {
 			m->slots[h].val = val;
@@ -1015,7 +1018,7 @@ void hop__amap_del(struct hop_amap *m, uint64_t key)
 {
 	if (!m->cap)
 		return;
-	uint32_t mask = m->cap - 1, h = amap_slot(key, m->cap);
+	uint32_t mask = m->cap - 1, h = amap_slot(m, key, m->cap);
 	for (; m->slots[h].val != HOP_NONE; h = (h + 1) & mask)
 		if (m->slots[h].key == key)
 			break;
@@ -1027,7 +1030,7 @@ void hop__amap_del(struct hop_amap *m, uint64_t key)
 	for (uint32_t j = (h + 1) & mask;; j = (j + 1) & mask) {
 		if (m->slots[j].val == HOP_NONE)
 			break;
-		uint32_t home = amap_slot(m->slots[j].key, m->cap);
+		uint32_t home = amap_slot(m, m->slots[j].key, m->cap);
 		if (((j - home) & mask) >= ((j - h) & mask)) {
 			m->slots[h] = m->slots[j];
 			h = j;
@@ -1038,8 +1041,10 @@ void hop__amap_del(struct hop_amap *m, uint64_t key)
 
 void hop__amap_free(struct hop_amap *m)
 {
+	uint8_t local = m->local;
 	free(m->slots);
 	memset(m, 0, sizeof(*m));
+	m->local = local;
 }
 
 int hop__prefer_end(const struct hop_index *idx, uint32_t a_type, int b_exists, uint32_t b_type, uint32_t pointee)

@@ -133,6 +133,7 @@ struct hop_aslot {
 struct hop_amap {
 	struct hop_aslot *slots; /* key and value side by side: one cache miss per probe */
 	uint32_t cap, n;
+	uint8_t local;           /* keys are heap block addresses: keep a page's keys in nearby slots */
 };
 /* id of key or HOP_NONE */
 uint32_t hop__amap_get(const struct hop_amap *m, uint64_t key);

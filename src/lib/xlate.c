@@ -1134,6 +1134,7 @@ int hop__xlate_new(const struct hop_index *from, int64_t from_bias, const struct
 	x->to_bias = to_bias;
 	x->heap = heap ? *heap : hop__real_heap;
 	x->last = HOP_NONE;
+	x->byaddr.local = x->byend.local = 1; /* origin block addresses, looked up in the order of the blocks */
 	if ((rc = hop__lay_new(from, &x->fl)) < 0 || (rc = hop__lay_new(to, &x->tl)) < 0) {
 		hop__xlate_free(x);
 		return rc;

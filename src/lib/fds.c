@@ -383,6 +383,64 @@ static unsigned long long bracket_ino(const char *link, const char *prefix)
 	return strtoull(link + n, NULL, 10);
 }
 
+/* ---- connected sockets described ahead of the freeze -------------------------
+ * A server may hold thousands of clients, and every system call spent on
+ * them at the freeze is pause. A connected TCP socket's addresses never
+ * change while it lives, so hop__fds_check (at the start of a migration,
+ * the program running) keeps the description of each one, by number and
+ * socket inode; the freeze takes it for the same socket under the same
+ * number and reads again only what the program may change (descriptor
+ * flags, keep-alive, no-delay). A socket accepted since, or a number reused,
+ * is described whole at the freeze. */
+struct pre_conn {
+	int fd;
+	uint64_t ino;
+	struct hop_fd d;
+};
+static struct pre_conn *pre;
+static uint32_t npre;
+static int pre_use; /* the freeze's capture may take descriptions from pre */
+
+static void pre_free(void)
+{
+	fds_release(pre);
+	pre = NULL;
+	npre = 0;
+}
+
+/* Keep the connected sockets of a captured table (ascending fd order). */
+static void pre_keep(const struct hop_fds *f)
+{
+	uint32_t n = 0;
+	pre_free();
+	for (uint32_t i = 0; i < f->n; i++)
+		n += f->v[i].kind == HOP_FD_CONN;
+	if (!n || !(pre = fds_alloc(sizeof(*pre) * n)))
+		return; /* no memory: the freeze describes them itself */
+	for (uint32_t i = 0; i < f->n; i++)
+		if (f->v[i].kind == HOP_FD_CONN) {
+			pre[npre].fd = f->v[i].fd;
+			pre[npre].ino = f->v[i].ino;
+			pre[npre].d = f->v[i]; /* no pointers in a CONN entry */
+			npre++;
+		}
+}
+
+static const struct hop_fd *pre_find(int fd, uint64_t ino)
+{
+	uint32_t lo = 0, hi = npre;
+	if (!pre_use)
+		return NULL;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (pre[mid].fd < fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < npre && pre[lo].fd == fd && pre[lo].ino == ino ? &pre[lo].d : NULL;
+}
+
 /* ---- the walk -------------------------------------------------------------- */
 
 struct pipe_end {
@@ -443,17 +501,22 @@ static int walk_list(struct walk *w)
 	}
 	closedir(d);
 	qsort(w->fds, (size_t)w->n, sizeof(int), cmp_int);
-	/* hop's control connections are recognised by their address */
+	/* one fstat each: hop's control connections are recognised by their
+	 * address (a socket described ahead is TCP, not one of them), pipe
+	 * ends by their inode */
 	int kept = 0;
-	for (int i = 0; i < w->n; i++)
-		if (!is_ctl_socket(w->fds[i]))
-			w->fds[kept++] = w->fds[i];
-	w->n = kept;
 	for (int i = 0; i < w->n; i++) {
 		char link[256];
 		struct stat st;
 		int fd = w->fds[i];
-		if (fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode) || fd_link(fd, link, sizeof link) < 0)
+		if (fstat(fd, &st) < 0) {
+			w->fds[kept++] = fd; /* describe() names the failure */
+			continue;
+		}
+		if (S_ISSOCK(st.st_mode) && !pre_find(fd, (uint64_t)st.st_ino) && is_ctl_socket(fd))
+			continue;
+		w->fds[kept++] = fd;
+		if (!S_ISFIFO(st.st_mode) || fd_link(fd, link, sizeof link) < 0)
 			continue;
 		unsigned long long ino = bracket_ino(link, "pipe:[");
 		if (!ino)
@@ -464,6 +527,7 @@ static int walk_list(struct walk *w)
 		w->pipes[w->npipes].writer = (fl & O_ACCMODE) == O_WRONLY;
 		w->npipes++;
 	}
+	w->n = kept;
 	return 0;
 }
 
@@ -692,7 +756,24 @@ static int describe(const struct walk *w, int fd, struct hop_fd *d)
 	d->other = -1;
 	if (fd >= HOP_FDS_MAX_FD)
 		return hop__fail(HOP_ENOTSUP, "fd %d: descriptor numbers above %d cannot be carried", fd, HOP_FDS_MAX_FD);
-	if (fstat(fd, &st) < 0 || fd_link(fd, link, sizeof link) < 0)
+	if (fstat(fd, &st) < 0)
+		return hop__sysfail("fd %d: cannot inspect", fd);
+	const struct hop_fd *known = S_ISSOCK(st.st_mode) ? pre_find(fd, (uint64_t)st.st_ino) : NULL;
+	if (known) { /* a connected socket described ahead: what may have changed */
+		int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
+		if (fl < 0 || fdfl < 0)
+			return hop__sysfail("fd %d: fcntl of a connected socket", fd);
+		*d = *known;
+		d->flags = flags_to_portable(fl, fdfl);
+		d->sockopts &= (uint8_t) ~(HOP_SO_KEEPALIVE | HOP_SO_NODELAY);
+		if (getopt_int(fd, SOL_SOCKET, SO_KEEPALIVE))
+			d->sockopts |= HOP_SO_KEEPALIVE;
+		if (getopt_int(fd, IPPROTO_TCP, TCP_NODELAY))
+			d->sockopts |= HOP_SO_NODELAY;
+		return 0;
+	}
+	d->ino = (uint64_t)st.st_ino;
+	if (fd_link(fd, link, sizeof link) < 0)
 		return hop__sysfail("fd %d: cannot inspect", fd);
 	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD);
 	if (fl < 0 || fdfl < 0)
@@ -848,12 +929,23 @@ int hop__fds_capture(struct hop_fds *out)
 	return rc;
 }
 
+int hop__fds_capture_frozen(struct hop_fds *out)
+{
+	pre_use = 1;
+	int rc = hop__fds_capture(out);
+	pre_use = 0;
+	pre_free(); /* one migration's */
+	return rc;
+}
+
 int hop__fds_check(void)
 {
 	struct hop_fds f;
 	int rc = hop__fds_capture(&f);
-	if (rc == 0)
+	if (rc == 0) {
+		pre_keep(&f); /* for the freeze (above) */
 		hop__fds_free(&f);
+	}
 	return rc;
 }
 
@@ -1770,7 +1862,7 @@ int hop__fds_freeze(uint8_t **buf, size_t *len)
 {
 	struct hop_fds f;
 	int rl = -1;
-	int rc = hop__fds_capture(&f);
+	int rc = hop__fds_capture_frozen(&f);
 	if (rc < 0)
 		return rc;
 	if (hop__fds_relayed(&f)) {

@@ -91,6 +91,9 @@ struct hop_fd {
 	int32_t other;
 	uint8_t *buf;
 	uint32_t buflen, pipe_size;
+	/* this machine only, never on the wire: the inode (fstat), which says
+	 * whether a description made earlier is still this descriptor's */
+	uint64_t ino;
 };
 
 /* Where the destination's relayed sockets connect, and the key that proves
@@ -145,13 +148,18 @@ int hop__fds_gate(void);
 /* Walk the process's descriptors and check each can be carried; on the
  * first that cannot, fail with HOP_ENOTSUP and a message naming it
  * ("fd 7: pipe to another process (pipe:[1234]) cannot be carried").
- * Returns 0 or a negative HOP_E*. Keeps nothing. */
+ * Returns 0 or a negative HOP_E*. Keeps the descriptions of the connected
+ * TCP sockets (by number and inode) for the next hop__fds_capture_frozen. */
 int hop__fds_check(void);
 
 /* Describe every descriptor (same refusals as check) into *out, which the
  * caller frees with hop__fds_free. Reads pipes' buffered bytes without
  * consuming them. Returns 0 or a negative HOP_E*. */
 int hop__fds_capture(struct hop_fds *out);
+/* The same at the freeze: a connected socket that hop__fds_check described
+ * (same number, same socket) is taken from there, with its flags and
+ * keep-alive/no-delay read again; then forgets what check kept. */
+int hop__fds_capture_frozen(struct hop_fds *out);
 void hop__fds_free(struct hop_fds *f);
 
 /* Fixed-width big-endian encoding. encode: *buf is allocated (free it with

@@ -549,6 +549,73 @@ TEST(connected_sockets_reach_the_relay)
 }
 
 /* A file missing on the destination is named. */
+/* Connected sockets described by hop__fds_check are taken at the freeze
+ * (same number, same socket), with what the program may change read again;
+ * a number reused by another connection since is described anew. */
+static int dial_to(int l)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	ASSERT_EQ(getsockname(l, (struct sockaddr *)&sa, &sl), 0);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT(s >= 0);
+	ASSERT_EQ(connect(s, (struct sockaddr *)&sa, sizeof sa), 0);
+	return s;
+}
+
+static void conn_ahead(void *arg)
+{
+	(void)arg;
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	ASSERT_EQ(bind(l, (struct sockaddr *)&sa, sizeof sa), 0);
+	ASSERT_EQ(listen(l, 8), 0);
+	int c1 = dial_to(l), c2 = dial_to(l);
+	ASSERT_EQ(dup2(accept(l, NULL, NULL), 20), 20);
+	ASSERT_EQ(dup2(accept(l, NULL, NULL), 21), 21);
+	ASSERT_EQ(hop__fds_check(), 0);
+	/* the program changes 20's flags and options; 21 is closed and its
+	 * number taken by a new client */
+	int one = 1;
+	ASSERT_EQ(fcntl(20, F_SETFL, fcntl(20, F_GETFL) | O_NONBLOCK), 0);
+	ASSERT_EQ(setsockopt(20, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
+	close(21);
+	int c3 = dial_to(l);
+	ASSERT_EQ(dup2(accept(l, NULL, NULL), 21), 21);
+	struct hop_fds ahead, whole;
+	if (hop__fds_capture_frozen(&ahead) < 0)
+		FAIL("capture_frozen: %s", hop_last_error());
+	if (hop__fds_capture(&whole) < 0)
+		FAIL("capture: %s", hop_last_error());
+	ASSERT_EQ(ahead.n, whole.n);
+	for (int fd = 20; fd <= 21; fd++) {
+		const struct hop_fd *a = find(&ahead, fd), *w = find(&whole, fd);
+		ASSERT(a && w);
+		ASSERT_EQ(a->kind, HOP_FD_CONN);
+		ASSERT_EQ(a->flags, w->flags);
+		ASSERT_EQ(a->sockopts, w->sockopts);
+		ASSERT_EQ(a->port, w->port);
+		ASSERT_EQ(a->peer_port, w->peer_port);
+		ASSERT(memcmp(a->peer, w->peer, 16) == 0);
+	}
+	ASSERT(find(&ahead, 20)->flags & HOP_FDF_NONBLOCK);
+	ASSERT(find(&ahead, 20)->sockopts & HOP_SO_NODELAY);
+	/* 21 is the new client's: its peer is c3's port */
+	struct sockaddr_in p3;
+	socklen_t pl = sizeof p3;
+	ASSERT_EQ(getsockname(c3, (struct sockaddr *)&p3, &pl), 0);
+	ASSERT_EQ(find(&ahead, 21)->peer_port, ntohs(p3.sin_port));
+	hop__fds_free(&ahead);
+	hop__fds_free(&whole);
+	close(c1);
+	close(c2);
+}
+
+TEST(connected_sockets_described_ahead)
+{
+	in_child(conn_ahead, NULL);
+}
+
 static void restore_missing(void *arg)
 {
 	(void)arg;
@@ -574,6 +641,7 @@ int main(void)
 	RUN(decode_refuses_damage);
 	RUN(refusals_are_named);
 	RUN(connected_sockets_reach_the_relay);
+	RUN(connected_sockets_described_ahead);
 	RUN(missing_file_is_named);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -9,8 +9,14 @@
 # when root (tests/world/netns.sh; clients in a third one), else two loopback
 # addresses (127.0.0.1 / 127.0.0.2) on this host.
 #
+#   no move              kvd under the same client, never moved: the longest gap
+#                        this machine gives on its own in this run (the reference)
 #   hop x86_64->x86_64   kvd moved live by hop to another x86_64 build (native pair)
-#   hop x86_64->s390x    the same to the s390x build under qemu-s390x (qemu pair)
+#   hop x86_64->s390x    the same to the s390x build under qemu-s390x (qemu pair):
+#                        emulated, many times slower than a real s390x, so with
+#                        MOVE_QEMU_KEYS keys (default: N, at most 100000; the row
+#                        says how many) and hop's link timeouts scaled (MOVE_QEMU_TIMEOUT ms;
+#                        MOVE_TIMEOUT ms, default 120000, for the native pair)
 #                        hop relays the client's connection: it never reconnects
 #   redis FAILOVER       redis-server replica on B (REPLICAOF, full sync), FAILOVER on A
 #   redis manual         replica on B, sync, CLIENT PAUSE WRITE on A, wait until the
@@ -32,16 +38,20 @@
 # (from the reply values: each should be the previous + 1; server - acked = dup - lost)
 #
 # Usage: bench/move_compare.sh [N]   (N keys, default $MOVE_KEYS or 1000000)
-# Env: MOVE_METHODS (space-separated subset of: hop-native hop-qemu redis-failover
+# Env: MOVE_METHODS (space-separated subset of: none hop-native hop-qemu redis-failover
 #      redis-manual restart-everysec restart-always), MOVE_SETTLE (s of load before
-#      and after the move, default 1).
+#      and after the move, default 1), MOVE_KEEP=1 (keep the logs; with HOP_TRACE=1
+#      they hold hop's step timings on both sides, on the client's clock).
 # Writes bench/results/move_compare.txt and .png (gnuplot).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 HOP=$ROOT/bin/hop
 N=${1:-${MOVE_KEYS:-1000000}}
-METHODS=${MOVE_METHODS:-hop-native hop-qemu redis-failover redis-manual restart-everysec restart-always}
+METHODS=${MOVE_METHODS:-none hop-native hop-qemu redis-failover redis-manual restart-everysec restart-always}
+QKEYS=${MOVE_QEMU_KEYS:-$((N < 100000 ? N : 100000))}
+QTMO=${MOVE_QEMU_TIMEOUT:-300000}
+TMO=${MOVE_TIMEOUT:-120000}
 SETTLE=${MOVE_SETTLE:-1}
 PORT=7390
 W=$(mktemp -d /tmp/hop-movecmp.XXXXXX)
@@ -93,9 +103,12 @@ else
 	WORLD="loopback (not root): A=$A B=$BIP on one host"
 fi
 say "machines: $WORLD; $N keys"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+T_START=$(date +%s)
 (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/token")
 
-python3 - "$N" >"$W/load.resp" <<'PY'
+gen_load() { # keys file
+	python3 - "$1" >"$2" <<'PY'
 import sys
 n = int(sys.argv[1])
 out = sys.stdout.buffer
@@ -104,14 +117,17 @@ for i in range(n):
     v = b"value-%d-%s" % (i, b"x" * (i % 40))
     out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
 PY
+}
+gen_load "$N" "$W/load.resp"
+[ "$QKEYS" != "$N" ] && gen_load "$QKEYS" "$W/load-qemu.resp"
 
 cli() { $inC redis-cli -h "$1" -p $PORT "${@:2}"; }
 wait_ping() { # host
 	for i in $(seq 600); do [ "$(cli "$1" PING 2>/dev/null)" = PONG ] && return 0; sleep 0.05; done
 	return 1
 }
-load() { # host
-	cli "$1" --pipe <"$W/load.resp" | tail -n 1
+load() { # host [file]
+	cli "$1" --pipe <"${2:-$W/load.resp}" | tail -n 1
 	cli "$1" SET ledger 0 >/dev/null
 }
 start_client() { # addresses
@@ -133,31 +149,39 @@ row() {
 	ok=$(field ok) gap=$(field max_gap_ms) last=$(field last) first=$(field first)
 	up=$(field jumps_up) down=$(field jumps_down)
 	if [ -z "$ok" ] || [ -z "$server" ] || [ "$last" = None ]; then
-		rows+=("$(printf '%-22s %10s %10s %10s %10s %6s %6s  %s' "$m" "${gap:--}" "$move" "${ok:--}" "${server:--}" - - "$note (no result; see logs)")")
+		rows+=("$(printf '%-24s %10s %10s %10s %10s %6s %6s  %s' "$m" "${gap:--}" "$move" "${ok:--}" "${server:--}" - - "$note (no result; see logs)")")
 		return
 	fi
 	lost=$((down + (last > server ? last - server : 0)))
 	local un; un=$(field unanswered)
 	# an INCR sent but never answered at the stop may count on the server once
 	dup=$((up + (server > last + un ? server - last - un : 0) + first - 1))
-	rows+=("$(printf '%-22s %10s %10s %10s %10s %6s %6s  %s' "$m" "$gap" "$move" "$ok" "$server" "$lost" "$dup" "$note")")
+	rows+=("$(printf '%-24s %10s %10s %10s %10s %6s %6s  %s' "$m" "$gap" "$move" "$ok" "$server" "$lost" "$dup" "$note")")
 	echo "   gap ${gap} ms, move ${move} ms, acked $ok, server $server, lost $lost, dup $dup; client: $(cat "$W/client.json")"
 }
 
 # ---- hop ------------------------------------------------------------------------------------------
-m_hop() { # label dest_cmd...
-	local label=$1
-	shift
+m_hop() { # label native|qemu dest_cmd...
+	local label=$1 kind=$2
+	shift 2
+	# link timeouts: the origin scans its whole state before the first
+	# byte of the bulk (more than hop's default 10 s for 1M keys here)
+	local file=$W/load.resp keys=$N t=$TMO
+	if [ "$kind" = qemu ]; then
+		[ -f "$W/load-qemu.resp" ] && file=$W/load-qemu.resp keys=$QKEYS
+		t=$QTMO
+	fi
+	local tmo=(--timeout "$t") env=(env HOP_TIMEOUT_MS="$t")
 	rm -rf "$W/data" "$W"/recv.log "$W"/dest.pid "$W"/relay.pid
 	mkdir -p "$W/data"
 	$inA "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no >"$W/kvd-a.log" 2>&1 &
 	local kvd=$!
 	pids+=($kvd)
 	wait_ping "$A" || { echo "kvd did not start"; return; }
-	load "$A"
+	load "$A" "$file"
 	start_client "$A:$PORT"
 	sleep "$SETTLE"
-	$inB "$HOP" receive --listen "$BIP:9000" --token-file "$W/token" --pid-file "$W/dest.pid" -- "$@" \
+	$inB "${env[@]}" "$HOP" receive --listen "$BIP:9000" --token-file "$W/token" --pid-file "$W/dest.pid" -- "$@" \
 		>"$W/recv.log" 2>&1 &
 	pids+=($!)
 	for i in $(seq 100); do grep -q listening "$W/recv.log" && break; sleep 0.05; done
@@ -165,13 +189,13 @@ m_hop() { # label dest_cmd...
 	t0=$(now_ms)
 	# hop migrate stays to relay the connections after printing its result
 	# (COMMIT): the move is over when the result is there
-	$inA "$HOP" migrate --to "$BIP:9000" --token-file "$W/token" --json --forward-for 30 \
+	$inA "$HOP" migrate --to "$BIP:9000" --token-file "$W/token" --json --forward-for 30 "${tmo[@]}" \
 		--relay-pid-file "$W/relay.pid" "$kvd" >"$W/move.json" 2>"$W/move.err" &
 	local mig=$!
 	pids+=($mig)
 	while kill -0 $mig 2>/dev/null && ! grep -q '}' "$W/move.json"; do sleep 0.005; done
 	t1=$(now_ms)
-	local note="hop: pause $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%.1f ms, %d rounds, %d MB" % (j["downtime_us"]/1000, j["rounds"], j["bytes"]>>20))' "$W/move.json" 2>/dev/null || echo '?')"
+	local note="hop $kind, $keys keys: pause $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%.1f ms, %d rounds, %d MB" % (j["downtime_us"]/1000, j["rounds"], j["bytes"]>>20))' "$W/move.json" 2>/dev/null || echo '?')"
 	if ! grep -q '"committed"' "$W/move.json"; then
 		note="MOVE FAILED: $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["result"], j.get("error", ""), "after", j["total_ms"], "ms")' "$W/move.json" 2>/dev/null || tail -c 200 "$W/move.err" | tr '\n\r' '  ')"
 	fi
@@ -184,6 +208,25 @@ m_hop() { # label dest_cmd...
 	server=$(cli "$BIP" GET ledger 2>/dev/null)
 	[ -n "$server" ] || server=$(cli "$A" GET ledger 2>/dev/null)
 	row "$label" $((t1 - t0)) "$server" "$note"
+	stopall
+}
+
+# ---- the reference: no move ---------------------------------------------------------------------
+m_none() {
+	rm -rf "$W/data"
+	mkdir -p "$W/data"
+	$inA "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no >"$W/kvd-a.log" 2>&1 &
+	pids+=($!)
+	wait_ping "$A" || { echo "kvd did not start"; return; }
+	load "$A"
+	start_client "$A:$PORT"
+	local t0 t1
+	t0=$(now_ms)
+	sleep $((2 * SETTLE + 5))
+	t1=$(now_ms)
+	stop_client
+	row "no-move(reference)" $((t1 - t0)) "$(cli "$A" GET ledger 2>/dev/null)" \
+		"kvd never moved, same client: the longest gap this machine gives by itself now"
 	stopall
 }
 
@@ -276,23 +319,35 @@ m_restart() { # fsync policy
 	stopall
 }
 
+# each method's logs (and HOP_TRACE lines) kept apart under $W/logs.METHOD
+save_logs() {
+	mkdir -p "$W/logs.$1"
+	for f in "$W"/*.log "$W"/client.err "$W"/client.json "$W"/move.json "$W"/move.err; do
+		[ -f "$f" ] && mv "$f" "$W/logs.$1/"
+	done
+}
 for m in $METHODS; do
 	say "$m"
 	case $m in
-	hop-native) m_hop "hop:x86_64->x86_64" "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no ;;
-	hop-qemu) m_hop "hop:x86_64->s390x" $S390 "$B/kvd.s390x" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no ;;
+	none) m_none ;;
+	hop-native) m_hop "hop:x86_64->x86_64" native "$B/kvd.x86_64" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no ;;
+	hop-qemu) m_hop "hop:x86_64->s390x(qemu)" qemu $S390 "$B/kvd.s390x" --port $PORT --bind 0.0.0.0 --dir "$W/data" --fsync no ;;
 	redis-failover) m_redis failover ;;
 	redis-manual) m_redis manual ;;
 	restart-everysec) m_restart everysec ;;
 	restart-always) m_restart always ;;
 	*) echo "unknown method $m" ;;
 	esac
+	save_logs "$m"
 done
 
 {
 	echo "# bench/move_compare.sh $(date -u +%Y-%m-%dT%H:%MZ), $N keys, $(nproc) CPUs, $WORLD"
+	echo "# load average (1/5/15 min) at the start: $LOAD0, at the end: $(cut -d' ' -f1-3 /proc/loadavg); run took $(($(date +%s) - T_START)) s"
 	echo "# gap = longest client gap between two acknowledged INCRs; move = whole move (see script header)"
-	printf '%-22s %10s %10s %10s %10s %6s %6s  %s\n' method gap_ms move_ms acked server lost dup note
+	echo "# targets (issue 6): hop native longest gap <= 5 ms, whole move of 1M keys <= 2 s, lost = dup = 0"
+	echo "# the qemu row runs the s390x side emulated (qemu-user), many times slower than a real s390x"
+	printf '%-24s %10s %10s %10s %10s %6s %6s  %s\n' method gap_ms move_ms acked server lost dup note
 	for r in "${rows[@]}"; do echo "$r"; done
 } | tee "$OUT/move_compare.txt.new"
 mv "$OUT/move_compare.txt.new" "$OUT/move_compare.txt"

@@ -393,6 +393,14 @@ static int on_phase_end(struct in *in)
 				 (unsigned long long)in->got_recs, (unsigned long long)in->got_bytes);
 	if (in->phase == PH_FINAL)
 		in->final_done = 1;
+	/* after the bulk, hash the whole arrived state BEFORE acknowledging:
+	 * overlapped with the rounds it would still run when the origin
+	 * freezes after a short first round (1M keys: 13 s of hashing left
+	 * at the switch, all of it pause) */
+	if (in->phase == PH_BULK) {
+		hop__xlate_settle(in->x);
+		hop__xlate_digest_warm(in->x);
+	}
 	in->phase = 0;
 	hop__put64(b, in->objects);
 	hop__put64(b + 8, in->failures);

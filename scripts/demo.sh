@@ -54,6 +54,9 @@ S390="qemu-s390x -L /usr/s390x-linux-gnu"
 
 . tests/world/netns.sh
 if world_up; then
+	# world_up installed world_down as the EXIT trap: ours stops the
+	# servers and clients first, then calls it
+	trap cleanup EXIT
 	A=$W_OIP B_IP=$W_DIP
 	# `ip netns exec` execs its command, so "ip netns exec NS cmd &" gives
 	# cmd's own PID in $! (a shell function in the background would not)
@@ -201,4 +204,4 @@ ok=1
 [ "${ledger_ok:-x}" = "$server_ledger" ] || ok=0
 [ "$(( ${ledger_err:-1} + bench_err ))" = 0 ] || ok=0
 [ "$((dbsize_before + 1))" = "$dbsize_after" ] || ok=0
-if [ $ok = 1 ]; then say "no write lost, no client error"; else say "MISMATCH: see $W"; trap - EXIT; exit 1; fi
+if [ $ok = 1 ]; then say "no write lost, no client error"; else say "MISMATCH: see $W"; DEMO_KEEP=1; exit 1; fi

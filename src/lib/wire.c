@@ -5,6 +5,8 @@
  * length against the caller's bound) before a byte is allocated, the payload
  * against its CRC before anyone parses it. */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +186,11 @@ void hop__conn_fd(struct hop_conn *c, int fd, int timeout_ms, const char *side)
 	memset(c, 0, sizeof(*c));
 	c->ops = &fd_ops;
 	c->fd = fd;
+	/* a frame leaves in one sendmsg; small ones back to back (PHASE_ACK then
+	 * READY) must not wait for the peer's delayed ACK (40 ms) under Nagle's
+	 * rule. Not a TCP socket (a pipe, the control socket): ignored. */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->timeout_ms = timeout_ms;
 	c->side = side;
 }

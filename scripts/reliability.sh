@@ -93,7 +93,7 @@ evidence() { # test name -> telling lines of its log
 		echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 		sed 's/\t/ | /g; s/^/| /; s/$/ |/' "$TMP/soak.tsv"
 	fi
-	failed=$(grep -E "^migration .* FAILED" "$TMP/soak.log" | head -n 5)
+	failed=$(grep -E "^migration .* (FAILED|has not exited)" "$TMP/soak.log" | head -n 5)
 	if [ -n "$failed" ]; then
 		echo
 		echo "Failed migrations (first 5):"

@@ -75,7 +75,7 @@ wait "$RPID" 2>/dev/null
 
 cur=0
 ft_origin "${TARGETS[0]}" "${P[0]}" SC_RECS="$RECS" SC_TOUCH=20 SC_SLEEP_US=2000
-done_n=0 fail=0 stuck=0 i=0
+done_n=0 fail=0 stuck=0 cfail=0 i=0
 t_start=$SECONDS
 while [ $i -lt "$N" ]; do
 	i=$((i + 1))
@@ -97,6 +97,11 @@ while [ $i -lt "$N" ]; do
 		kill -9 "$RPID" ${DPID:+"$DPID"} 2>/dev/null
 		ft_alive "$OPID" || ft_die "the origin died with the failed migration: chain broken"
 		can_signal "$from" && ft_check "$OPID" "$OOUT"
+		cfail=$((cfail + 1))
+		if [ $cfail -ge 5 ]; then
+			echo "the $from origin (pid $OPID) failed $cfail migrations in a row: the chain is stuck, stopping"
+			break
+		fi
 		continue
 	fi
 	for ((k = 0; k < 200; k++)); do ft_alive "$OPID" || break; sleep 0.05; done
@@ -115,7 +120,7 @@ while [ $i -lt "$N" ]; do
 	ft_wait_file "$DOUT" "^OK resumed=$((i - fail)) " 120 || ft_die "migration $i: destination did not resume (want resumed=$((i - fail)))"
 	can_signal "$to" && ft_check "$DPID" "$DOUT"
 	dhwm=$(ft_hwm_kb "$DPID") drss=$(ft_rss_kb "$DPID")
-	done_n=$((done_n + 1))
+	done_n=$((done_n + 1)) cfail=0
 	printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$i" "$from" "$to" "$(ft_json downtime_us)" \
 		"$(ft_json total_ms)" "$(ft_json rounds)" "$(ft_json bytes)" "$ohwm" "$orss" "$dhwm" "$drss" >>"$T"
 	printf 'migration %3d %-7s -> %-7s downtime %7s us  total %5s ms  rounds %2s  origin HWM %6s kB  dest HWM %6s kB RSS %6s kB\n' \
@@ -125,7 +130,7 @@ while [ $i -lt "$N" ]; do
 done
 
 summary() {
-	echo "soak: $N migrations attempted across ${TARGETS[*]} ($RECS records, program writing throughout), $((SECONDS - t_start)) s"
+	echo "soak: $i of $N migrations attempted across ${TARGETS[*]} ($RECS records, program writing throughout), $((SECONDS - t_start)) s"
 	echo "migrations done: $done_n, failures: $fail, origins that had not exited 10 s after COMMIT: $stuck"
 	echo "reference: $ref; load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (2 cores)"
 	sort -n -k4 "$T" | awk -F'\t' '{d[NR] = $4} END {

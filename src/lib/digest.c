@@ -923,6 +923,56 @@ void hop__digest_logical(const struct hop_index *idx, uint32_t t, uint64_t count
 	hop__b2s_update(h, b, 9);
 }
 
+void hop__ptr_null(struct hop_b2s *h)
+{
+	hop__b2s_update(h, "N", 1);
+}
+
+void hop__ptr_block(struct hop_b2s *h, const struct hop_index *idx, uint64_t origin_addr, uint32_t type,
+		    uint64_t count, uint64_t off)
+{
+	uint8_t b[9];
+	b[0] = 'B';
+	hop__put_uint(b + 1, 8, 0, origin_addr);
+	hop__b2s_update(h, b, 9);
+	hop__digest_logical(idx, type, count, off, h);
+}
+
+void hop__ptr_string(struct hop_b2s *h, const void *bytes, size_t n)
+{
+	hop__b2s_update(h, "S", 1);
+	hop__b2s_update(h, bytes, n);
+}
+
+void hop__ptr_unknown(struct hop_b2s *h, uint64_t value)
+{
+	uint8_t b[9];
+	b[0] = 'U';
+	hop__put_uint(b + 1, 8, 0, value);
+	hop__b2s_update(h, b, 9);
+}
+
+int hop__ptr_static(struct hop_b2s *h, struct hop_lay *l, uint64_t a,
+		    const char *(*rename)(void *ctx, uint32_t var), void *ctx)
+{
+	const struct hop_index *idx = l->idx;
+	uint32_t v;
+	uint64_t off;
+	if (hop__lay_var_at(l, a, &v, &off)) {
+		const char *name = rename ? rename(ctx, v) : NULL;
+		hop__digest_ident_global(h, name ? name : idx->vars[v].name);
+		hop__digest_logical(idx, idx->vars[v].type, 1, off, h);
+		return 1;
+	}
+	const struct hop_func *f = hop__index_func_at(idx, a);
+	if (f) {
+		hop__b2s_update(h, "P", 1);
+		hop__b2s_update(h, f->name, strlen(f->name) + 1);
+		return 1;
+	}
+	return 0;
+}
+
 void hop__digest_ident_global(struct hop_b2s *h, const char *name)
 {
 	hop__b2s_update(h, "G", 1);

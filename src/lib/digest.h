@@ -119,6 +119,22 @@ int hop__digest_values(struct hop_lay *l, uint32_t type, uint64_t count, uint64_
 /* The logical path of byte off in `count` elements of type t, into h. */
 void hop__digest_logical(const struct hop_index *idx, uint32_t t, uint64_t count, uint64_t off,
 			 struct hop_b2s *h);
+/* The normal form of a pointer value, in pieces both sides share so they
+ * feed identical bytes (docs/translation.md): NULL; into a heap block (the
+ * block's origin address, then the logical path of byte off in `count`
+ * elements of `type`, HOP_NONE for raw bytes); a string literal (its bytes,
+ * NUL included); an address nothing explains (its value). */
+void hop__ptr_null(struct hop_b2s *h);
+void hop__ptr_block(struct hop_b2s *h, const struct hop_index *idx, uint64_t origin_addr, uint32_t type,
+		    uint64_t count, uint64_t off);
+void hop__ptr_string(struct hop_b2s *h, const void *bytes, size_t n);
+void hop__ptr_unknown(struct hop_b2s *h, uint64_t value);
+/* A pointer into the executable: a global of l's index at index address a
+ * (var + logical path; named rename(ctx, var) when that is not NULL: an
+ * upgrade's renamed global) or a function (by name). 1 if it is one, else 0
+ * and nothing hashed. */
+int hop__ptr_static(struct hop_b2s *h, struct hop_lay *l, uint64_t a,
+		    const char *(*rename)(void *ctx, uint32_t var), void *ctx);
 /* Identity helpers, shared so both sides feed identical bytes. */
 void hop__digest_ident_global(struct hop_b2s *h, const char *name);
 void hop__digest_ident_block(struct hop_b2s *h, uint64_t addr, uint64_t count, uint64_t fam_n,

@@ -1005,13 +1005,11 @@ size_t hop__scan_take_changed(struct hop_scan *s, size_t **ids)
 static void norm_ptr(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 {
 	struct hop_scan *s = ctx;
-	const struct hop_index *idx = s->idx;
-	uint64_t start, size, a = p - (uint64_t)s->bias, off;
+	uint64_t start, size;
 	uint32_t id;
-	uint8_t b[9];
 
 	if (p == 0) {
-		hop__b2s_update(h, "N", 1);
+		hop__ptr_null(h);
 		return;
 	}
 	uint32_t prev = HOP_NONE;
@@ -1022,32 +1020,17 @@ static void norm_ptr(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 	    (id = prev != HOP_NONE ? prev : hop__amap_get(&s->byaddr, start)) != HOP_NONE &&
 	    s->objs[id].o.kind == HOP_OBJ_BLOCK) {
 		const struct sobj *o = &s->objs[id];
-		b[0] = 'B';
-		hop__put_uint(b + 1, 8, 0, start);
-		hop__b2s_update(h, b, 9);
-		hop__digest_logical(idx, o->state != ST_UNTYPED ? o->o.type : HOP_NONE, o->o.count, p - start, h);
+		hop__ptr_block(h, s->idx, start, o->state != ST_UNTYPED ? o->o.type : HOP_NONE, o->o.count, p - start);
 		return;
 	}
-	if (hop__lay_var_at(s->lay, a, &id, &off)) {
-		hop__digest_ident_global(h, idx->vars[id].name);
-		hop__digest_logical(idx, idx->vars[id].type, 1, off, h);
+	if (hop__ptr_static(h, s->lay, p - (uint64_t)s->bias, NULL, NULL))
 		return;
-	}
-	const struct hop_func *f = hop__index_func_at(idx, a);
-	if (f) {
-		hop__b2s_update(h, "P", 1);
-		hop__b2s_update(h, f->name, strlen(f->name) + 1);
-		return;
-	}
 	id = hop__amap_get(&s->byaddr, p);
 	if (id != HOP_NONE && s->objs[id].o.kind == HOP_OBJ_LITERAL) {
-		hop__b2s_update(h, "S", 1);
-		hop__b2s_update(h, (const void *)(uintptr_t)p, s->objs[id].o.size);
+		hop__ptr_string(h, (const void *)(uintptr_t)p, s->objs[id].o.size);
 		return;
 	}
-	b[0] = 'U';
-	hop__put_uint(b + 1, 8, 0, p);
-	hop__b2s_update(h, b, 9);
+	hop__ptr_unknown(h, p);
 }
 
 static int hash_obj(struct hop_scan *s, struct sobj *o)

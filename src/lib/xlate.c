@@ -1824,16 +1824,22 @@ struct dctx {
 	size_t n;
 };
 
+/* Upgrades: our global v was the origin's global of another name (a
+ * HOP_GLOBAL_RENAMED hint); the digest names it as the origin does. */
+static const char *renamed_global(void *ctx, uint32_t v)
+{
+	struct hop_xlate *x = ctx;
+	const char *name = x->to->vars[v].name;
+	return hop__lay_var(x->fl, name) == HOP_NONE ? hop__hint_global_old(x->tl->hints, name) : NULL;
+}
+
 static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
 {
 	struct dctx *c = ctx;
 	struct hop_xlate *x = c->x;
 	const struct hop_index *T = x->to;
-	uint8_t b[9];
-	uint32_t id;
-	uint64_t off;
 	if (q == 0) {
-		hop__b2s_update(h, "N", 1);
+		hop__ptr_null(h);
 		return;
 	}
 	if (!c->byd) { /* our own heap says which block: O(1) */
@@ -1853,15 +1859,9 @@ static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
 			o = a;
 		else if (!o && a && (uint64_t)(uintptr_t)a->dst + a->dsize == q)
 			o = a;
-		if (o) {
-			uint64_t base = (uint64_t)(uintptr_t)o->dst;
-			if (q - base <= o->dsize) {
-				b[0] = 'B';
-				hop__put_uint(b + 1, 8, 0, o->o.addr);
-				hop__b2s_update(h, b, 9);
-				hop__digest_logical(T, o->tt, o->o.count, q - base, h);
-				return;
-			}
+		if (o && q - (uint64_t)(uintptr_t)o->dst <= o->dsize) {
+			hop__ptr_block(h, T, o->o.addr, o->tt, o->o.count, q - (uint64_t)(uintptr_t)o->dst);
+			return;
 		}
 		goto not_block;
 	}
@@ -1884,28 +1884,14 @@ static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
 			}
 		}
 		if (q - base <= o->dsize) {
-			b[0] = 'B';
-			hop__put_uint(b + 1, 8, 0, o->o.addr);
-			hop__b2s_update(h, b, 9);
-			hop__digest_logical(T, o->tt, o->o.count, q - base, h);
+			hop__ptr_block(h, T, o->o.addr, o->tt, o->o.count, q - base);
 			return;
 		}
 	}
 not_block:;
 	uint64_t a = q - (uint64_t)x->to_bias;
-	if (hop__lay_var_at(x->tl, a, &id, &off)) {
-		const char *old = hop__lay_var(x->fl, T->vars[id].name) == HOP_NONE && T->nhints
-					  ? hop__hint_global_old(x->tl->hints, T->vars[id].name) : NULL;
-		hop__digest_ident_global(h, old ? old : T->vars[id].name); /* upgrades: renamed global */
-		hop__digest_logical(T, T->vars[id].type, 1, off, h);
+	if (hop__ptr_static(h, x->tl, a, T->nhints ? renamed_global : NULL, x))
 		return;
-	}
-	const struct hop_func *f = hop__index_func_at(T, a);
-	if (f) {
-		hop__b2s_update(h, "P", 1);
-		hop__b2s_update(h, f->name, strlen(f->name) + 1);
-		return;
-	}
 	for (uint32_t i = 0; i < T->nsections; i++) {
 		const struct hop_section *s = &T->sections[i];
 		if (s->flags & (HOP_SF_WRITE | HOP_SF_EXEC) || a < s->address || a - s->address >= s->size)
@@ -1914,13 +1900,10 @@ not_block:;
 		const char *nul = memchr(p, 0, s->address + s->size - a);
 		if (!nul)
 			break;
-		hop__b2s_update(h, "S", 1);
-		hop__b2s_update(h, p, (size_t)(nul - p) + 1);
+		hop__ptr_string(h, p, (size_t)(nul - p) + 1);
 		return;
 	}
-	b[0] = 'U';
-	hop__put_uint(b + 1, 8, 0, q);
-	hop__b2s_update(h, b, 9);
+	hop__ptr_unknown(h, q);
 }
 
 /* Upgrades: a pointer inside an object's kept origin bytes, normalised as
@@ -1929,17 +1912,14 @@ static void norm_old(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 {
 	struct hop_xlate *x = ((struct dctx *)ctx)->x;
 	const struct hop_index *F = x->from;
-	uint8_t b[9];
 	uint32_t id;
-	uint64_t off;
 	if (p == 0) {
-		hop__b2s_update(h, "N", 1);
+		hop__ptr_null(h);
 		return;
 	}
 	id = hop__amap_get(&x->byaddr, p);
 	if (id != HOP_NONE && x->objs[id].o.kind == HOP_OBJ_LITERAL) {
-		hop__b2s_update(h, "S", 1);
-		hop__b2s_update(h, x->objs[id].dst, x->objs[id].o.size);
+		hop__ptr_string(h, x->objs[id].dst, x->objs[id].o.size);
 		return;
 	}
 	if (id != HOP_NONE) {
@@ -1950,27 +1930,12 @@ static void norm_old(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 	}
 	if (id != HOP_NONE || find_block(x, p, &id)) {
 		const struct xobj *o = &x->objs[id];
-		b[0] = 'B';
-		hop__put_uint(b + 1, 8, 0, o->o.addr);
-		hop__b2s_update(h, b, 9);
-		hop__digest_logical(F, o->o.type, o->o.count, p - o->o.addr, h);
+		hop__ptr_block(h, F, o->o.addr, o->o.type, o->o.count, p - o->o.addr);
 		return;
 	}
-	uint64_t a = p - (uint64_t)x->from_bias;
-	if (hop__lay_var_at(x->fl, a, &id, &off)) {
-		hop__digest_ident_global(h, F->vars[id].name);
-		hop__digest_logical(F, F->vars[id].type, 1, off, h);
+	if (hop__ptr_static(h, x->fl, p - (uint64_t)x->from_bias, NULL, NULL))
 		return;
-	}
-	const struct hop_func *f = hop__index_func_at(F, a);
-	if (f) {
-		hop__b2s_update(h, "P", 1);
-		hop__b2s_update(h, f->name, strlen(f->name) + 1);
-		return;
-	}
-	b[0] = 'U';
-	hop__put_uint(b + 1, 8, 0, p);
-	hop__b2s_update(h, b, 9);
+	hop__ptr_unknown(h, p);
 }
 
 /* The hash of one object into o->hash. */

@@ -70,6 +70,7 @@ struct in {
 	struct hop_heap_ops heap;
 	uintptr_t *startup; /* blocks of our own start-up */
 	size_t nstartup, capstartup;
+	size_t new_globals; /* ours the origin has no value for (an upgrade's), or (size_t)-1 */
 	struct held *held;
 	size_t nheld, capheld;
 	uint64_t held_bytes;
@@ -158,6 +159,7 @@ static int i_index(struct in *in)
 		hop__send_error(&in->c, rc, hop_last_error());
 		return rc;
 	}
+	in->new_globals = hop__compat_new_globals(in->from, in->to);
 	/* INDEX_OK names the point the origin parks at: ours, or the old name
 	 * of ours in the origin's version */
 	uint8_t b[2 + 128];
@@ -534,10 +536,15 @@ static int i_commit(struct in *in)
 	return 0;
 }
 
-/* Free the blocks our start-up allocated that the new state does not reach
- * (a scan of our own state from our globals says which it reaches). When the
- * scan cannot say, they are left allocated, and we say so. Costs a scan of
- * the whole state, inside the pause, only when start-up allocated anything. */
+/* Free the blocks our start-up allocated that the new state does not reach.
+ * Every global the origin has a value for was overwritten with it, and the
+ * origin's pointers lead to the origin's blocks (allocated anew here), never
+ * to ours: so when every global of ours came from the origin -- two builds
+ * of one program -- nothing reaches a start-up block and all are freed
+ * without looking. Globals an upgrade adds keep our start-up values: then a
+ * scan of our whole state from our globals says which blocks they reach
+ * (inside the pause, as long as a full scan). When the scan cannot say, the
+ * blocks are left allocated, and we say so. */
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -550,6 +557,13 @@ static void i_cleanup(struct in *in)
 	size_t freed = 0;
 	if (!in->nstartup)
 		return;
+	if (in->new_globals == 0) {
+		for (size_t i = 0; i < in->nstartup; i++)
+			hop__free((void *)in->startup[i]);
+		fprintf(stderr, "hop: freed all %zu start-up blocks (every global came from the origin)\n",
+			in->nstartup);
+		return;
+	}
 	if (hop__scan_new(in->to, in->to_bias, NULL, &s) < 0 || hop__scan_all(s) < 0) {
 		fprintf(stderr, "hop: %zu start-up blocks left allocated (cannot tell what reaches them: %s)\n",
 			in->nstartup, hop_last_error());

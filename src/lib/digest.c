@@ -1097,16 +1097,20 @@ void hop__amap_free(struct hop_amap *m)
 	m->local = local;
 }
 
-int hop__prefer_end(const struct hop_index *idx, uint32_t a_type, int b_exists, uint32_t b_type, uint32_t pointee)
+int hop__end_may_win(const struct hop_index *idx, int b_exists, uint32_t b_type, uint32_t pointee)
 {
 	int sg, fmt;
-	if (pointee >= idx->ntypes || a_type >= idx->ntypes || hop__scalar(idx, pointee, &sg, &fmt) == HOP_SC_CHAR)
-		return 0;
-	if (!hop__is_sub(idx, a_type, 0, pointee))
+	if (pointee >= idx->ntypes || hop__scalar(idx, pointee, &sg, &fmt) == HOP_SC_CHAR)
 		return 0;
 	if (!b_exists)
 		return 0; /* B is reached by nothing else: the pointer reaches B */
 	if (b_type >= idx->ntypes || hop__scalar(idx, b_type, &sg, &fmt) == HOP_SC_CHAR)
 		return 1;
 	return !hop__is_sub(idx, b_type, 0, pointee);
+}
+
+int hop__prefer_end(const struct hop_index *idx, uint32_t a_type, int b_exists, uint32_t b_type, uint32_t pointee)
+{
+	return hop__end_may_win(idx, b_exists, b_type, pointee) && a_type < idx->ntypes &&
+	       hop__is_sub(idx, a_type, 0, pointee);
 }

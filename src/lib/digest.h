@@ -113,6 +113,10 @@ typedef void (*hop_ptrnorm_fn)(void *ctx, uint64_t value, uint32_t pointee, stru
  * reached by nothing else, b_exists 0, means B); char pointers always mean B. Types of one index;
  * a_type HOP_NONE when A is no typed object. */
 int hop__prefer_end(const struct hop_index *idx, uint32_t a_type, int b_exists, uint32_t b_type, uint32_t pointee);
+/* The half of hop__prefer_end that does not depend on A: 0 when no block A
+ * could win, so a caller need not look A up (hop__prefer_end is this and
+ * "A's type starts with the pointee"). */
+int hop__end_may_win(const struct hop_index *idx, int b_exists, uint32_t b_type, uint32_t pointee);
 /* Hash of one object: identity is fed by the caller before (h initialised). */
 int hop__digest_values(struct hop_lay *l, uint32_t type, uint64_t count, uint64_t fam_n, const uint8_t *mem,
 		       hop_ptrnorm_fn norm, void *ctx, struct hop_b2s *h);

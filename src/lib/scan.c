@@ -432,16 +432,22 @@ static uint32_t adjacent_prev(struct hop_scan *s, uint64_t p)
 	return hop__amap_get(&s->byaddr, as);
 }
 
-static uint32_t end_of(struct hop_scan *s, uint64_t p, uint32_t pt)
+/* B, the object at p, first: when it rules every A out (hop__end_may_win),
+ * A is not looked up. *bp = B (HOP_NONE if none), for a caller that needs it. */
+static uint32_t end_of(struct hop_scan *s, uint64_t p, uint32_t pt, uint32_t *bp)
 {
+	uint32_t b = hop__amap_get(&s->byaddr, p);
+	int bex = b != HOP_NONE && s->objs[b].state != ST_UNTYPED;
+	uint32_t bt = bex ? s->objs[b].o.type : HOP_NONE;
+	if (bp)
+		*bp = b;
+	if (b != HOP_NONE && !hop__end_may_win(s->idx, bex, bt, complete(s, pt)))
+		return HOP_NONE;
 	uint32_t a = adjacent_prev(s, p);
 	if (a == HOP_NONE || s->objs[a].state != ST_TYPED)
 		return HOP_NONE;
-	uint32_t b = hop__amap_get(&s->byaddr, p);
 	if (b == HOP_NONE) /* the scan left B out: the pointer meant A's end */
 		return hop__is_sub(s->idx, s->objs[a].o.type, 0, complete(s, pt)) ? a : HOP_NONE;
-	int bex = s->objs[b].state != ST_UNTYPED;
-	uint32_t bt = bex ? s->objs[b].o.type : HOP_NONE;
 	return hop__prefer_end(s->idx, s->objs[a].o.type, bex, bt, complete(s, pt)) ? a : HOP_NONE;
 }
 
@@ -721,7 +727,7 @@ static int drain(struct hop_scan *s)
 					rc = visit_block(s, d[i].from, d[i].foff, d[i].p, d[i].pt, start, size);
 				continue;
 			}
-			a = end_of(s, d[i].p, d[i].pt);
+			a = end_of(s, d[i].p, d[i].pt, NULL);
 			if (a != HOP_NONE)
 				rc = add_reach(s, a, d[i].pt, s->objs[a].o.size, d[i].from, d[i].foff);
 			else if (s->heap.find(s->heap.ctx, d[i].p, &start, &size))
@@ -1012,13 +1018,20 @@ static void norm_ptr(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 		hop__ptr_null(h);
 		return;
 	}
-	uint32_t prev = HOP_NONE;
-	if (s->heap.find && s->heap.find(s->heap.ctx, p, &start, &size) && p == start &&
-	    (prev = end_of(s, p, pt)) != HOP_NONE)
-		start = s->objs[prev].o.addr;
-	if (s->heap.find && (prev != HOP_NONE || s->heap.find(s->heap.ctx, p, &start, &size)) &&
-	    (id = prev != HOP_NONE ? prev : hop__amap_get(&s->byaddr, start)) != HOP_NONE &&
-	    s->objs[id].o.kind == HOP_OBJ_BLOCK) {
+	/* one heap look-up and one map look-up for a pointer to a block's start
+	 * (end_of answers which object is there) */
+	if (s->heap.find && s->heap.find(s->heap.ctx, p, &start, &size)) {
+		uint32_t prev = HOP_NONE;
+		if (p == start && (prev = end_of(s, p, pt, &id)) != HOP_NONE) {
+			start = s->objs[prev].o.addr;
+			id = prev;
+		} else if (p != start) {
+			id = hop__amap_get(&s->byaddr, start);
+		}
+	} else {
+		id = HOP_NONE;
+	}
+	if (id != HOP_NONE && s->objs[id].o.kind == HOP_OBJ_BLOCK) {
 		const struct sobj *o = &s->objs[id];
 		hop__ptr_block(h, s->idx, start, o->state != ST_UNTYPED ? o->o.type : HOP_NONE, o->o.count, p - start);
 		return;

@@ -1850,8 +1850,12 @@ static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
 			aid = bid;
 			bid = HOP_NONE;
 		}
-		if (bid != HOP_NONE && st == q && x->heap.find(x->heap.ctx, q - 1, &bs, &bz) && bs + bz == q)
-			aid = hop__amap_get(&x->bydst, bs); /* q is also the end of the block before */
+		/* q is also the end of the block before: looked up only when that block could
+		 * win (hop__prefer_end), which a pointer to the start of its own type's block
+		 * rules out without it */
+		if (bid != HOP_NONE && st == q && hop__end_may_win(T, 1, x->objs[bid].tt, pt) &&
+		    x->heap.find(x->heap.ctx, q - 1, &bs, &bz) && bs + bz == q)
+			aid = hop__amap_get(&x->bydst, bs);
 		else if (bid == HOP_NONE && aid == HOP_NONE && x->heap.find(x->heap.ctx, q - 1, &bs, &bz) && bs + bz == q)
 			aid = hop__amap_get(&x->bydst, bs);
 		const struct xobj *o = bid != HOP_NONE ? &x->objs[bid] : NULL, *a = aid != HOP_NONE ? &x->objs[aid] : NULL;

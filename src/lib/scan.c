@@ -845,6 +845,7 @@ int hop__scan_new(const struct hop_index *idx, intptr_t bias, const struct hop_h
 	s->idx = idx;
 	s->bias = bias;
 	s->heap = heap ? *heap : hop__real_heap;
+	s->byaddr.local = 1; /* block addresses, looked up by neighbouring pointers (hop_amap) */
 	if ((rc = hop__lay_new(idx, &s->lay)) < 0) {
 		free(s);
 		return rc;

@@ -1135,6 +1135,7 @@ int hop__xlate_new(const struct hop_index *from, int64_t from_bias, const struct
 	x->heap = heap ? *heap : hop__real_heap;
 	x->last = HOP_NONE;
 	x->byaddr.local = x->byend.local = 1; /* origin block addresses, looked up in the order of the blocks */
+	x->bydst.local = 1; /* ours, allocated in the order the blocks came: the digest looks them up so */
 	if ((rc = hop__lay_new(from, &x->fl)) < 0 || (rc = hop__lay_new(to, &x->tl)) < 0) {
 		hop__xlate_free(x);
 		return rc;

@@ -1021,11 +1021,9 @@ uint32_t hop__amap_get(const struct hop_amap *m, uint64_t key)
 	}
 }
 
-static int amap_grow(struct hop_amap *m)
+/* to cap slots (a power of two above twice the entries) */
+static int amap_resize(struct hop_amap *m, uint32_t cap)
 {
-	uint32_t cap = m->cap ? m->cap * 2 : 64;
-	if (cap > (1u << 30))
-		return hop__fail(HOP_ENOMEM, "address map: too many objects");
 	struct hop_aslot *v = malloc(sizeof(*v) * cap);
 	if (!v)
 		return hop__fail(HOP_ENOMEM, "address map: out of memory");
@@ -1043,6 +1041,25 @@ static int amap_grow(struct hop_amap *m)
 	m->slots = v;
 	m->cap = cap;
 	return 0;
+}
+
+static int amap_grow(struct hop_amap *m)
+{
+	uint32_t cap = m->cap ? m->cap * 2 : 64;
+	if (cap > (1u << 30))
+		return hop__fail(HOP_ENOMEM, "address map: too many objects");
+	return amap_resize(m, cap);
+}
+
+int hop__amap_reserve(struct hop_amap *m, uint32_t more)
+{
+	uint64_t want = ((uint64_t)m->n + more) * 2;
+	uint32_t cap = m->cap ? m->cap : 64;
+	if (want > (1u << 30))
+		return hop__fail(HOP_ENOMEM, "address map: room for %u more objects", more);
+	while (cap < want)
+		cap *= 2;
+	return cap > m->cap ? amap_resize(m, cap) : 0;
 }
 
 int hop__amap_put(struct hop_amap *m, uint64_t key, uint32_t val)

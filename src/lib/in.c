@@ -88,6 +88,7 @@ struct in {
 };
 
 #define NACK_MAX (1u << 20)
+#define RESERVE_MAX (1u << 22) /* objects the bulk may make room for before they arrive */
 
 /* ---- heap for translated blocks: the real one, with the "oom" fault point --------- */
 static void *in_alloc(void *ctx, size_t n)
@@ -381,6 +382,12 @@ static int on_phase(struct in *in, const struct hop_frame *f)
 	in->got_recs = in->got_bytes = 0;
 	if (in->decl_bytes > ((uint64_t)1 << 40))
 		return hop__fail(HOP_EPROTO, "PHASE declares %llu bytes", (unsigned long long)in->decl_bytes);
+	/* the bulk's records are (about) every object: room for them in the address
+	 * maps now rather than rehashing them all as they grow. A hint, bounded so
+	 * that a declaration alone cannot make us allocate much (the maps grow
+	 * past it as objects really arrive); without the room they grow as before. */
+	if (kind == PH_BULK)
+		(void)hop__xlate_reserve(in->x, in->decl_recs < RESERVE_MAX ? (uint32_t)in->decl_recs : RESERVE_MAX);
 	return 0;
 }
 

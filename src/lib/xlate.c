@@ -1220,6 +1220,15 @@ static void mark_stale(struct hop_xlate *x, uint32_t id)
 	o->queued = 1;
 }
 
+int hop__xlate_reserve(struct hop_xlate *x, uint32_t n)
+{
+	int rc;
+	if ((rc = hop__amap_reserve(&x->byaddr, n)) < 0 || (rc = hop__amap_reserve(&x->byend, n)) < 0 ||
+	    (rc = hop__amap_reserve(&x->bydst, n)) < 0)
+		return rc;
+	return 0;
+}
+
 static int new_xobj(struct hop_xlate *x, uint32_t *id)
 {
 	if (x->nobjs == x->cap) {

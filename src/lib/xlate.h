@@ -111,6 +111,10 @@ int hop__xlate_object(struct hop_xlate *x, const struct hop_obj *o, const void *
  * re-translates only the elements/members overlapping the range. */
 int hop__xlate_range(struct hop_xlate *x, const struct hop_obj *o, uint64_t off, const void *bytes,
 		     uint64_t len);
+/* About n objects are coming (the bulk phase's records): size the address
+ * maps for them now, so they never grow (rehash) during the bulk. A hint:
+ * 0, or HOP_ENOMEM with the maps as they were (they grow as needed). */
+int hop__xlate_reserve(struct hop_xlate *x, uint32_t n);
 /* The origin freed this block (or it is no longer reached): drop it. */
 int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr);
 /* Write the parked pointers whose target has arrived since (between phases),

@@ -462,21 +462,8 @@ const char *hop__compat_flags_str(unsigned flags, char *buf, size_t len)
 	return buf;
 }
 
-size_t hop__compat_new_globals(const struct hop_index *from, const struct hop_index *to)
-{
-	struct hop_compat *c;
-	size_t n = 0;
-	if (hop__compat_new(from, to, &c) < 0)
-		return (size_t)-1;
-	for (size_t i = 0; i < c->n; i++)
-		if (c->items[i].what == HOP_CK_GLOBAL && (c->items[i].flags & HOP_CK_ADDED))
-			n++;
-	hop__compat_free(c);
-	return n;
-}
-
 int hop__compat_check(const struct hop_index *from, const struct hop_index *to, const char *point,
-		      const char **park)
+		      const char **park, size_t *new_globals)
 {
 	struct hop_compat *c;
 	int rc = hop__compat_new(from, to, &c);
@@ -498,6 +485,12 @@ int hop__compat_check(const struct hop_index *from, const struct hop_index *to, 
 		shown++;
 	}
 	size_t refused = c->nrefused;
+	if (new_globals) {
+		*new_globals = 0;
+		for (size_t i = 0; i < c->n; i++)
+			if (c->items[i].what == HOP_CK_GLOBAL && (c->items[i].flags & HOP_CK_ADDED))
+				(*new_globals)++;
+	}
 	hop__compat_free(c);
 	if (refused)
 		return hop__fail(HOP_EXLATE, "upgrade refused, %zu problem%s (hop check OLD NEW lists all): %s", refused,

@@ -72,14 +72,12 @@ const char *hop__compat_flags_str(unsigned flags, char *buf, size_t len);
  * transfer point the destination waits at, or NULL. park (may be NULL) gets
  * the name the origin must park at: point itself, or its old name when the
  * old version lacks it and the new build maps it (HOP_POINT_RENAMED); a
- * string of `from` or `point`. */
+ * string of `from` or `point`. new_globals (may be NULL) gets how many
+ * globals of `to` the old version has no value for (added by an upgrade:
+ * they keep the new build's initial value, so they are the only globals that
+ * may still point to what the new build's start-up allocated); 0 for two
+ * builds of the same program. */
 int hop__compat_check(const struct hop_index *from, const struct hop_index *to, const char *point,
-		      const char **park);
-
-/* How many globals of `to` the old version `from` has no value for (added by
- * an upgrade: they keep the new build's initial value, so they are the only
- * globals that may still point to what the new build's start-up allocated).
- * 0 for two builds of the same program; (size_t)-1 when it cannot tell. */
-size_t hop__compat_new_globals(const struct hop_index *from, const struct hop_index *to);
+		      const char **park, size_t *new_globals);
 
 #endif

@@ -70,7 +70,7 @@ struct in {
 	struct hop_heap_ops heap;
 	uintptr_t *startup; /* blocks of our own start-up */
 	size_t nstartup, capstartup;
-	size_t new_globals; /* ours the origin has no value for (an upgrade's), or (size_t)-1 */
+	size_t new_globals; /* ours the origin has no value for (an upgrade's) */
 	struct held *held;
 	size_t nheld, capheld;
 	uint64_t held_bytes;
@@ -156,11 +156,10 @@ static int i_index(struct in *in)
 		return rc;
 	/* another version of the program (an upgrade): refuse now, before the
 	 * origin freezes, what `hop check` would refuse (compat.c) */
-	if ((rc = hop__compat_check(in->from, in->to, in->point, &in->park)) < 0) {
+	if ((rc = hop__compat_check(in->from, in->to, in->point, &in->park, &in->new_globals)) < 0) {
 		hop__send_error(&in->c, rc, hop_last_error());
 		return rc;
 	}
-	in->new_globals = hop__compat_new_globals(in->from, in->to);
 	/* INDEX_OK names the point the origin parks at: ours, or the old name
 	 * of ours in the origin's version */
 	uint8_t b[2 + 128];

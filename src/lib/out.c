@@ -501,7 +501,7 @@ static int delta(struct out *o, int frozen, size_t **ids, size_t *n, uint64_t *d
 	/* dirty pages first, frees second: every free that came before a write
 	 * this collect reports is then known, so a block freed and reused for
 	 * another type is dropped from the scan before its new pointers are read */
-	long pages = hop__track_collect(add_range, o);
+	long pages = frozen ? hop__track_collect_last(add_range, o) : hop__track_collect(add_range, o);
 	if (pages < 0)
 		return (int)pages;
 	if (hop__heap_log_take(freed, o, &overflow) < 0)

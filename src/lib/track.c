@@ -359,7 +359,7 @@ static int emit(uintptr_t s, uintptr_t e)
 	return 0;
 }
 
-long hop__track_collect(int (*fn)(void *ctx, uintptr_t start, uintptr_t end), void *ctx)
+static long collect(int (*fn)(void *ctx, uintptr_t start, uintptr_t end), void *ctx, int rearm)
 {
 	if (!ops)
 		return hop__fail(HOP_EINVAL, "hop__track_collect: not tracking");
@@ -372,7 +372,7 @@ long hop__track_collect(int (*fn)(void *ctx, uintptr_t start, uintptr_t end), vo
 		/* a range the program's thread is adding right now: next time */
 		if (!__atomic_load_n(&T->ranges[i].ready, __ATOMIC_ACQUIRE))
 			continue;
-		int rc = ops->collect(&T->ranges[i], emit);
+		int rc = ops->collect(&T->ranges[i], emit, rearm);
 		if (rc < 0)
 			return rc;
 	}
@@ -383,6 +383,16 @@ long hop__track_collect(int (*fn)(void *ctx, uintptr_t start, uintptr_t end), vo
 			return rc;
 	}
 	return T->pages;
+}
+
+long hop__track_collect(int (*fn)(void *ctx, uintptr_t start, uintptr_t end), void *ctx)
+{
+	return collect(fn, ctx, 1);
+}
+
+long hop__track_collect_last(int (*fn)(void *ctx, uintptr_t start, uintptr_t end), void *ctx)
+{
+	return collect(fn, ctx, 0);
 }
 
 void hop__track_stop(void)

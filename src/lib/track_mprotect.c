@@ -314,7 +314,7 @@ static int mp_add(struct hop__trange *r)
 	return 0;
 }
 
-static int mp_collect(struct hop__trange *r, int (*emit)(uintptr_t s, uintptr_t e))
+static int mp_collect(struct hop__trange *r, int (*emit)(uintptr_t s, uintptr_t e), int rearm)
 {
 	size_t ps = hop__track_page, n = npages(r);
 	int rc = 0;
@@ -324,6 +324,10 @@ static int mp_collect(struct hop__trange *r, int (*emit)(uintptr_t s, uintptr_t 
 	long old_runs = __atomic_load_n(&r->runs, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&r->all_dirty, __ATOMIC_SEQ_CST)) {
 		rc = emit(r->start, r->end);
+		if (!rearm) {
+			hop__track_unlock();
+			return rc;
+		}
 		__atomic_store_n(&r->all_dirty, 0, __ATOMIC_SEQ_CST);
 		int kept = protect_except_windows(r, r->start, r->end);
 		__atomic_store_n(&r->runs, kept, __ATOMIC_RELAXED);
@@ -348,6 +352,10 @@ static int mp_collect(struct hop__trange *r, int (*emit)(uintptr_t s, uintptr_t 
 			j++;
 		rc = emit(r->start + i * ps, r->start + j * ps);
 		i = j;
+	}
+	if (!rearm) {
+		hop__track_unlock();
+		return rc;
 	}
 	int kept;
 	if (ndirty * 2 > n) {

@@ -143,14 +143,14 @@ static int uf_add(struct hop__trange *r)
 	return 0;
 }
 
-static int uf_collect(struct hop__trange *r, int (*emit)(uintptr_t s, uintptr_t e))
+static int uf_collect(struct hop__trange *r, int (*emit)(uintptr_t s, uintptr_t e), int rearm)
 {
 	struct pm_scan_arg arg; /* collect runs on one thread (the agent): vec is its own */
 	uint64_t start = r->start;
 	while (start < r->end) {
 		memset(&arg, 0, sizeof(arg));
 		arg.size = sizeof(arg);
-		arg.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
+		arg.flags = rearm ? PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC : 0;
 		arg.start = start;
 		arg.end = r->end;
 		arg.vec = (uintptr_t)vec;

@@ -103,6 +103,25 @@ static void writes_reported(const char *backend)
 	ASSERT(is_dirty(heap + 2 * PS));
 	ASSERT_EQ(heap[2 * PS + 9], 3);
 
+	/* the last collect (the program parked, tracking stops after it) reports
+	 * the same, and leaves the pages as they are: written again, they are
+	 * reported again without a fault having re-armed them */
+	heap[3 * PS] = 5;
+	gbuf[2 * PS] = 5;
+	D.n = 0;
+	D.pages = hop__track_collect_last(add_dirty, &D);
+	ASSERT(D.pages >= 2);
+	ASSERT(is_dirty(heap + 3 * PS));
+	ASSERT(is_dirty(gbuf + 2 * PS));
+	ASSERT(!is_dirty(heap + 4 * PS));
+	ASSERT(!is_dirty(gbuf + 3 * PS));
+	D.n = 0;
+	D.pages = hop__track_collect_last(add_dirty, &D);
+	ASSERT(is_dirty(heap + 3 * PS));
+	collect(); /* re-arms, for what follows */
+	collect();
+	ASSERT(!is_dirty(heap + 3 * PS));
+
 	/* a mapping the heap makes while tracking is tracked at once */
 	char *big = hop__malloc(5 << 20);
 	collect();

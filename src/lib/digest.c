@@ -4,7 +4,7 @@
  * Origin and destination hash their own memory, each through its own index;
  * equal digests mean the state arrived exactly. So everything hashed here is
  * free of layout: members in name order, values in a normal form, pointers as
- * what they designate. The hash is BLAKE2s (RFC 7693), written out here
+ * what they designate. The hash is SipHash-1-3 (below), written out here
  * because libhop uses libc only; it is a consistency check, not security.
  */
 #include <stdarg.h>
@@ -16,124 +16,163 @@
 #include "err.h"
 #include "ldouble.h"
 
-/* ---- BLAKE2s (RFC 7693) -------------------------------------------------------- */
-static const uint32_t b2s_iv[8] = { 0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A,
-				    0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19 };
-static const uint8_t b2s_sigma[10][16] = {
-	{ 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 }, { 14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3 },
-	{ 11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4 }, { 7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8 },
-	{ 9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13 }, { 2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9 },
-	{ 12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11 }, { 13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10 },
-	{ 6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5 }, { 10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0 },
-};
+/* ---- the object hash: SipHash-1-3, 128-bit output ------------------------------- */
+/* SipHash (Aumasson, Bernstein 2012) with 1 round per word and 3 at the end,
+ * the 128-bit output variant. Why not a cryptographic hash: the digest guards
+ * against hop's own translation bugs, not an attacker (the peer holds the
+ * token and could lie anyway); what it needs is output that looks random for
+ * any change of the stream (so a sum of object hashes keeps 2^-128 odds of
+ * missing one) at a small cost per object: most objects are a few dozen
+ * bytes, where BLAKE2s paid a 64-byte, 10-round block at least, ten times
+ * this. HOP_SIP_C/HOP_SIP_D exist for tests/digest/t_siphash_ref.sh, which
+ * checks the same code as SipHash-2-4 against libsodium. */
+#ifndef HOP_SIP_C
+#define HOP_SIP_C 1
+#define HOP_SIP_D 3
+#endif
 
-static inline uint32_t rotr32(uint32_t x, int n) { return x >> n | x << (32 - n); }
+/* The digest's key: fixed, so both sides agree; it names the stream's version. */
+static const uint8_t digest_key[16] = { 'h', 'o', 'p', ' ', 's', 't', 'a', 't',
+					'e', ' ', 'd', 'i', 'g', 'e', 's', 't' };
 
-static void b2s_compress(struct hop_b2s *s, const uint8_t *blk, int last)
+static inline uint64_t rotl64(uint64_t x, int n) { return x << n | x >> (64 - n); }
+
+static inline uint64_t le64(const uint8_t *p)
 {
-	uint32_t m[16], v[16];
-	for (int i = 0; i < 16; i++)
-		m[i] = (uint32_t)blk[4 * i] | (uint32_t)blk[4 * i + 1] << 8 | (uint32_t)blk[4 * i + 2] << 16 |
-		       (uint32_t)blk[4 * i + 3] << 24;
-	for (int i = 0; i < 8; i++) {
-		v[i] = s->h[i];
-		v[i + 8] = b2s_iv[i];
-	}
-	v[12] ^= s->t[0];
-	v[13] ^= s->t[1];
-	if (last)
-		v[14] = ~v[14];
-#define G(a, b, c, d, x, y)                                  \
-	do {                                                 \
-		v[a] = v[a] + v[b] + (x);                    \
-		v[d] = rotr32(v[d] ^ v[a], 16);              \
-		v[c] = v[c] + v[d];                          \
-		v[b] = rotr32(v[b] ^ v[c], 12);              \
-		v[a] = v[a] + v[b] + (y);                    \
-		v[d] = rotr32(v[d] ^ v[a], 8);               \
-		v[c] = v[c] + v[d];                          \
-		v[b] = rotr32(v[b] ^ v[c], 7);               \
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 24 |
+	       (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+#define SIPROUND(v0, v1, v2, v3)                      \
+	do {                                          \
+		v0 += v1;                             \
+		v1 = rotl64(v1, 13);                  \
+		v1 ^= v0;                             \
+		v0 = rotl64(v0, 32);                  \
+		v2 += v3;                             \
+		v3 = rotl64(v3, 16);                  \
+		v3 ^= v2;                             \
+		v0 += v3;                             \
+		v3 = rotl64(v3, 21);                  \
+		v3 ^= v0;                             \
+		v2 += v1;                             \
+		v1 = rotl64(v1, 17);                  \
+		v1 ^= v2;                             \
+		v2 = rotl64(v2, 32);                  \
 	} while (0)
-	for (int r = 0; r < 10; r++) {
-		const uint8_t *sg = b2s_sigma[r];
-		G(0, 4, 8, 12, m[sg[0]], m[sg[1]]);
-		G(1, 5, 9, 13, m[sg[2]], m[sg[3]]);
-		G(2, 6, 10, 14, m[sg[4]], m[sg[5]]);
-		G(3, 7, 11, 15, m[sg[6]], m[sg[7]]);
-		G(0, 5, 10, 15, m[sg[8]], m[sg[9]]);
-		G(1, 6, 11, 12, m[sg[10]], m[sg[11]]);
-		G(2, 7, 8, 13, m[sg[12]], m[sg[13]]);
-		G(3, 4, 9, 14, m[sg[14]], m[sg[15]]);
+
+static inline void sip_word(struct hop_hash *h, uint64_t m)
+{
+	uint64_t v0 = h->v0, v1 = h->v1, v2 = h->v2, v3 = h->v3 ^ m;
+	for (int r = 0; r < HOP_SIP_C; r++)
+		SIPROUND(v0, v1, v2, v3);
+	h->v0 = v0 ^ m;
+	h->v1 = v1;
+	h->v2 = v2;
+	h->v3 = v3;
+}
+
+void hop__hash_init_key(struct hop_hash *h, const uint8_t key[16])
+{
+	uint64_t k0 = le64(key), k1 = le64(key + 8);
+	h->v0 = k0 ^ 0x736f6d6570736575ull;
+	h->v1 = k1 ^ 0x646f72616e646f6dull ^ 0xee; /* 0xee: the 128-bit output variant */
+	h->v2 = k0 ^ 0x6c7967656e657261ull;
+	h->v3 = k1 ^ 0x7465646279746573ull;
+	h->acc = 0;
+	h->len = 0;
+}
+
+void hop__hash_init(struct hop_hash *h)
+{
+	hop__hash_init_key(h, digest_key);
+}
+
+/* The emitters the normal form is made of: one byte, 8 bytes of a value
+ * (little-endian), and a tag byte with 8 bytes. They add to the pending word
+ * by shifts, so a scalar costs a word's round, not a copy into a buffer. */
+static inline void hash_u8(struct hop_hash *h, uint8_t c)
+{
+	unsigned k = (unsigned)(h->len & 7);
+	h->acc |= (uint64_t)c << (8 * k);
+	h->len++;
+	if (k == 7) {
+		sip_word(h, h->acc);
+		h->acc = 0;
 	}
-#undef G
-	for (int i = 0; i < 8; i++)
-		s->h[i] ^= v[i] ^ v[i + 8];
 }
 
-void hop__b2s_init(struct hop_b2s *s)
+static inline void hash_u64(struct hop_hash *h, uint64_t v)
 {
-	memset(s, 0, sizeof(*s));
-	memcpy(s->h, b2s_iv, sizeof(s->h));
-	s->h[0] ^= 0x01010000 ^ 32; /* no key, 32-byte digest */
+	unsigned s = 8 * (unsigned)(h->len & 7);
+	h->len += 8;
+	if (!s) {
+		sip_word(h, v);
+		return;
+	}
+	sip_word(h, h->acc | v << s);
+	h->acc = v >> (64 - s);
 }
 
-static void b2s_count(struct hop_b2s *s, uint32_t n)
+static inline void hash_tagged(struct hop_hash *h, uint8_t tag, uint64_t v)
 {
-	s->t[0] += n;
-	if (s->t[0] < n)
-		s->t[1]++;
+	hash_u8(h, tag);
+	hash_u64(h, v);
 }
 
-void hop__b2s_update(struct hop_b2s *s, const void *p, size_t n)
+void hop__hash_update(struct hop_hash *h, const void *p, size_t n)
 {
 	const uint8_t *in = p;
-	while (n) {
-		if (s->n == 64) { /* keep the last block for final() */
-			b2s_count(s, 64);
-			b2s_compress(s, s->buf, 0);
-			s->n = 0;
+	for (; n && (h->len & 7); n--)
+		hash_u8(h, *in++);
+	if (n >= 8) { /* whole words straight from the input, the state in registers */
+		uint64_t v0 = h->v0, v1 = h->v1, v2 = h->v2, v3 = h->v3;
+		h->len += n & ~(size_t)7;
+		for (; n >= 8; n -= 8, in += 8) {
+			uint64_t m = le64(in);
+			v3 ^= m;
+			for (int r = 0; r < HOP_SIP_C; r++)
+				SIPROUND(v0, v1, v2, v3);
+			v0 ^= m;
 		}
-		size_t k = 64 - s->n < n ? 64 - s->n : n;
-		memcpy(s->buf + s->n, in, k);
-		s->n += k;
-		in += k;
-		n -= k;
+		h->v0 = v0, h->v1 = v1, h->v2 = v2, h->v3 = v3;
 	}
+	while (n--)
+		hash_u8(h, *in++);
 }
 
-void hop__b2s_final(struct hop_b2s *s, uint8_t out[32])
+void hop__hash_final(struct hop_hash *h, uint64_t out[2])
 {
-	b2s_count(s, (uint32_t)s->n);
-	memset(s->buf + s->n, 0, 64 - s->n);
-	b2s_compress(s, s->buf, 1);
-	for (int i = 0; i < 8; i++)
-		for (int k = 0; k < 4; k++)
-			out[4 * i + k] = (uint8_t)(s->h[i] >> (8 * k));
+	uint64_t b = h->acc | h->len << 56;
+	uint64_t v0 = h->v0, v1 = h->v1, v2 = h->v2, v3 = h->v3 ^ b;
+	for (int r = 0; r < HOP_SIP_C; r++)
+		SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xee;
+	for (int r = 0; r < HOP_SIP_D; r++)
+		SIPROUND(v0, v1, v2, v3);
+	out[0] = v0 ^ v1 ^ v2 ^ v3;
+	v1 ^= 0xdd;
+	for (int r = 0; r < HOP_SIP_D; r++)
+		SIPROUND(v0, v1, v2, v3);
+	out[1] = v0 ^ v1 ^ v2 ^ v3;
 }
 
-static uint64_t lane(const uint8_t *p)
+void hop__digest_add(uint64_t sum[2], const uint64_t hash[2])
 {
-	uint64_t v = 0;
-	for (int k = 7; k >= 0; k--)
-		v = v << 8 | p[k];
-	return v;
+	sum[0] += hash[0];
+	sum[1] += hash[1];
 }
 
-void hop__digest_add(uint64_t sum[4], const uint8_t hash[32])
+void hop__digest_sub(uint64_t sum[2], const uint64_t hash[2])
 {
-	for (int i = 0; i < 4; i++)
-		sum[i] += lane(hash + 8 * i);
+	sum[0] -= hash[0];
+	sum[1] -= hash[1];
 }
 
-void hop__digest_sub(uint64_t sum[4], const uint8_t hash[32])
+void hop__digest_out(const uint64_t sum[2], uint8_t out[HOP_DIGEST_LEN])
 {
-	for (int i = 0; i < 4; i++)
-		sum[i] -= lane(hash + 8 * i);
-}
-
-void hop__digest_out(const uint64_t sum[4], uint8_t out[32])
-{
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 2; i++)
 		for (int k = 0; k < 8; k++)
 			out[8 * i + k] = (uint8_t)(sum[i] >> (8 * k));
 }
@@ -699,42 +738,44 @@ struct dwalk {
 	struct hop_lay *l;
 	hop_ptrnorm_fn norm;
 	void *ctx;
-	struct hop_b2s *h;
+	struct hop_hash *h;
 	int depth;
 };
 
-static void emit_int(struct hop_b2s *h, int64_t v)
+static void emit_int(struct hop_hash *h, int64_t v)
 {
-	uint8_t b[9];
-	b[0] = 'i';
-	for (int k = 0; k < 8; k++)
-		b[1 + k] = (uint8_t)((uint64_t)v >> (8 * k));
-	hop__b2s_update(h, b, 9);
+	hash_tagged(h, 'i', (uint64_t)v);
 }
 
-static void emit_float(struct hop_b2s *h, int fmt, const uint8_t *p, int be)
+/* a NUL-terminated name with its NUL */
+static void emit_name(struct hop_hash *h, const char *s)
+{
+	do
+		hash_u8(h, (uint8_t)*s);
+	while (*s++);
+}
+
+static void emit_float(struct hop_hash *h, int fmt, const uint8_t *p, int be)
 {
 	struct hop_fp v;
-	uint8_t b[1 + 2 + 4 + 16];
 	if (hop__fp_decode(fmt, p, be, &v) < 0) {
 		/* not exactly decodable (x87 unnormal, wide IBM pair): raw, normalised to big endian */
 		size_t n = hop__fp_bytes(fmt);
-		b[0] = 'F';
-		hop__b2s_update(h, b, 1);
+		hash_u8(h, 'F');
 		for (size_t i = 0; i < n; i++)
-			hop__b2s_update(h, &p[be ? i : n - 1 - i], 1);
+			hash_u8(h, p[be ? i : n - 1 - i]);
 		return;
 	}
-	memset(b, 0, sizeof(b));
-	b[0] = 'f';
-	b[1] = v.sign;
-	b[2] = v.cls;
-	if (v.cls == HOP_FPC_NUM) {
-		hop__put_uint(b + 3, 4, 0, (uint32_t)v.exp);
-		hop__put_uint(b + 7, 8, 0, v.mhi);
-		hop__put_uint(b + 15, 8, 0, v.mlo);
-	}
-	hop__b2s_update(h, b, sizeof(b));
+	/* 'f' sign class exponent (u32) significand (2 x u64), all zero but the
+	 * class for zeroes, infinities and NaNs */
+	int num = v.cls == HOP_FPC_NUM;
+	hash_u8(h, 'f');
+	hash_u8(h, v.sign);
+	hash_u8(h, v.cls);
+	for (int k = 0; k < 4; k++)
+		hash_u8(h, num ? (uint8_t)((uint32_t)v.exp >> (8 * k)) : 0);
+	hash_u64(h, num ? v.mhi : 0);
+	hash_u64(h, num ? v.mlo : 0);
 }
 
 static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p);
@@ -750,7 +791,7 @@ static int dwalk_struct(struct dwalk *w, uint32_t t, const uint8_t *p)
 		const struct hop_member *m = &idx->members[order[k]];
 		const struct hop_type *mt = &idx->types[m->type];
 		int rc;
-		hop__b2s_update(w->h, m->name, strlen(m->name) + 1);
+		emit_name(w->h, m->name);
 		if (m->bit_size) {
 			int sg, fmt;
 			hop__scalar(idx, m->type, &sg, &fmt);
@@ -771,7 +812,7 @@ static int dwalk_struct(struct dwalk *w, uint32_t t, const uint8_t *p)
 				return rc;
 			if (has) {
 				const struct hop_member *lm = &idx->members[live];
-				hop__b2s_update(w->h, lm->name, strlen(lm->name) + 1);
+				emit_name(w->h, lm->name);
 				if ((rc = dwalk_value(w, lm->type, p + m->offset + lm->offset)) < 0)
 					return rc;
 				continue;
@@ -797,7 +838,7 @@ static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p)
 	case HOP_SC_INT: {
 		if (ty->size > 8) { /* __int128: bytes, normalised to big endian */
 			for (uint64_t i = 0; i < ty->size; i++)
-				hop__b2s_update(w->h, &p[idx->big_endian ? i : ty->size - 1 - i], 1);
+				hash_u8(w->h, p[idx->big_endian ? i : ty->size - 1 - i]);
 			break;
 		}
 		unsigned n = (unsigned)ty->size;
@@ -808,7 +849,7 @@ static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p)
 		break;
 	}
 	case HOP_SC_CHAR:
-		hop__b2s_update(w->h, p, 1);
+		hash_u8(w->h, *p);
 		break;
 	case HOP_SC_FLOAT:
 		emit_float(w->h, fmt, p, idx->big_endian);
@@ -825,7 +866,7 @@ static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p)
 			uint64_t es = idx->types[ty->target].size;
 			int esg, efmt;
 			if (hop__scalar(idx, ty->target, &esg, &efmt) == HOP_SC_CHAR) {
-				hop__b2s_update(w->h, p, ty->count);
+				hop__hash_update(w->h, p, ty->count);
 				break;
 			}
 			for (uint64_t i = 0; i < ty->count && rc == 0; i++)
@@ -836,7 +877,7 @@ static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p)
 			uint32_t rep = hop__lay_union_rep(w->l, t);
 			if (rep != HOP_NONE) {
 				const struct hop_member *m = &idx->members[rep];
-				hop__b2s_update(w->h, m->name, strlen(m->name) + 1);
+				emit_name(w->h, m->name);
 				rc = dwalk_value(w, m->type, p + m->offset);
 			}
 		}
@@ -846,19 +887,19 @@ static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p)
 }
 
 int hop__digest_values(struct hop_lay *l, uint32_t type, uint64_t count, uint64_t fam_n, const uint8_t *mem,
-		       hop_ptrnorm_fn norm, void *ctx, struct hop_b2s *h)
+		       hop_ptrnorm_fn norm, void *ctx, struct hop_hash *h)
 {
 	const struct hop_index *idx = l->idx;
 	struct dwalk w = { l, norm, ctx, h, 0 };
 	int rc = 0;
 	if (type >= idx->ntypes) { /* raw bytes */
-		hop__b2s_update(h, mem, count);
+		hop__hash_update(h, mem, count);
 		return 0;
 	}
 	uint64_t es = idx->types[type].size;
 	int sg, fmt;
 	if (hop__scalar(idx, type, &sg, &fmt) == HOP_SC_CHAR) {
-		hop__b2s_update(h, mem, count);
+		hop__hash_update(h, mem, count);
 		return 0;
 	}
 	for (uint64_t i = 0; i < count && rc == 0; i++)
@@ -873,19 +914,14 @@ int hop__digest_values(struct hop_lay *l, uint32_t type, uint64_t count, uint64_
 	return rc;
 }
 
-void hop__digest_logical(const struct hop_index *idx, uint32_t t, uint64_t count, uint64_t off, struct hop_b2s *h)
+void hop__digest_logical(const struct hop_index *idx, uint32_t t, uint64_t count, uint64_t off, struct hop_hash *h)
 {
-	uint8_t b[9];
 	if (t >= idx->ntypes || !idx->types[t].size) {
-		b[0] = 'o';
-		hop__put_uint(b + 1, 8, 0, off);
-		hop__b2s_update(h, b, 9);
+		hash_tagged(h, 'o', off);
 		return;
 	}
 	uint64_t es = idx->types[t].size;
-	b[0] = 'x';
-	hop__put_uint(b + 1, 8, 0, off / es);
-	hop__b2s_update(h, b, 9);
+	hash_tagged(h, 'x', off / es);
 	off %= es;
 	for (int depth = 0; depth < 64 && off; depth++) {
 		const struct hop_type *ty = &idx->types[t];
@@ -893,9 +929,7 @@ void hop__digest_logical(const struct hop_index *idx, uint32_t t, uint64_t count
 			uint64_t s = idx->types[ty->target].size;
 			if (!s)
 				break;
-			b[0] = 'a';
-			hop__put_uint(b + 1, 8, 0, off / s);
-			hop__b2s_update(h, b, 9);
+			hash_tagged(h, 'a', off / s);
 			off %= s;
 			t = ty->target;
 			continue;
@@ -911,48 +945,40 @@ void hop__digest_logical(const struct hop_index *idx, uint32_t t, uint64_t count
 			}
 			if (!hit)
 				break;
-			hop__b2s_update(h, hit->name, strlen(hit->name) + 1);
+			emit_name(h, hit->name);
 			off -= hit->offset;
 			t = hit->type;
 			continue;
 		}
 		break;
 	}
-	b[0] = 'o';
-	hop__put_uint(b + 1, 8, 0, off);
-	hop__b2s_update(h, b, 9);
+	hash_tagged(h, 'o', off);
 }
 
-void hop__ptr_null(struct hop_b2s *h)
+void hop__ptr_null(struct hop_hash *h)
 {
-	hop__b2s_update(h, "N", 1);
+	hash_u8(h, 'N');
 }
 
-void hop__ptr_block(struct hop_b2s *h, const struct hop_index *idx, uint64_t origin_addr, uint32_t type,
+void hop__ptr_block(struct hop_hash *h, const struct hop_index *idx, uint64_t origin_addr, uint32_t type,
 		    uint64_t count, uint64_t off)
 {
-	uint8_t b[9];
-	b[0] = 'B';
-	hop__put_uint(b + 1, 8, 0, origin_addr);
-	hop__b2s_update(h, b, 9);
+	hash_tagged(h, 'B', origin_addr);
 	hop__digest_logical(idx, type, count, off, h);
 }
 
-void hop__ptr_string(struct hop_b2s *h, const void *bytes, size_t n)
+void hop__ptr_string(struct hop_hash *h, const void *bytes, size_t n)
 {
-	hop__b2s_update(h, "S", 1);
-	hop__b2s_update(h, bytes, n);
+	hash_u8(h, 'S');
+	hop__hash_update(h, bytes, n);
 }
 
-void hop__ptr_unknown(struct hop_b2s *h, uint64_t value)
+void hop__ptr_unknown(struct hop_hash *h, uint64_t value)
 {
-	uint8_t b[9];
-	b[0] = 'U';
-	hop__put_uint(b + 1, 8, 0, value);
-	hop__b2s_update(h, b, 9);
+	hash_tagged(h, 'U', value);
 }
 
-int hop__ptr_static(struct hop_b2s *h, struct hop_lay *l, uint64_t a,
+int hop__ptr_static(struct hop_hash *h, struct hop_lay *l, uint64_t a,
 		    const char *(*rename)(void *ctx, uint32_t var), void *ctx)
 {
 	const struct hop_index *idx = l->idx;
@@ -966,28 +992,25 @@ int hop__ptr_static(struct hop_b2s *h, struct hop_lay *l, uint64_t a,
 	}
 	const struct hop_func *f = hop__index_func_at(idx, a);
 	if (f) {
-		hop__b2s_update(h, "P", 1);
-		hop__b2s_update(h, f->name, strlen(f->name) + 1);
+		hash_u8(h, 'P');
+		emit_name(h, f->name);
 		return 1;
 	}
 	return 0;
 }
 
-void hop__digest_ident_global(struct hop_b2s *h, const char *name)
+void hop__digest_ident_global(struct hop_hash *h, const char *name)
 {
-	hop__b2s_update(h, "G", 1);
-	hop__b2s_update(h, name, strlen(name) + 1);
+	hash_u8(h, 'G');
+	emit_name(h, name);
 }
 
-void hop__digest_ident_block(struct hop_b2s *h, uint64_t addr, uint64_t count, uint64_t fam_n, const char *type_name)
+void hop__digest_ident_block(struct hop_hash *h, uint64_t addr, uint64_t count, uint64_t fam_n, const char *type_name)
 {
-	uint8_t b[25];
-	b[0] = 'B';
-	hop__put_uint(b + 1, 8, 0, addr);
-	hop__put_uint(b + 9, 8, 0, count);
-	hop__put_uint(b + 17, 8, 0, fam_n);
-	hop__b2s_update(h, b, sizeof(b));
-	hop__b2s_update(h, type_name, strlen(type_name) + 1);
+	hash_tagged(h, 'B', addr);
+	hash_u64(h, count);
+	hash_u64(h, fam_n);
+	emit_name(h, type_name);
 }
 
 /* ---- address map ------------------------------------------------------------------------ */

@@ -2,8 +2,8 @@
  * cache over one index, reading scalars of a stated byte order, the names of
  * paths ("list->next->name") for messages, and the layout-independent digest.
  *
- * The digest of the state is the sum, lane by lane (4 x 64 bits, mod 2^64),
- * of one BLAKE2s-256 hash per object (global or heap block). An object hash
+ * The digest of the state is the sum, lane by lane (2 x 64 bits, mod 2^64),
+ * of one 128-bit SipHash-1-3 per object (global or heap block). An object hash
  * covers the object's identity (global: its name; block: its origin address,
  * element count and type name) and its values in a canonical order: struct
  * members sorted by name, array elements in order; integers as 64-bit two's
@@ -19,20 +19,25 @@
 
 #include "hints.h"
 #include "index.h"
+#include "xlate.h"
 
-/* ---- BLAKE2s-256 ----------------------------------------------------------- */
-struct hop_b2s {
-	uint32_t h[8], t[2];
-	uint8_t buf[64];
-	size_t n;
+/* ---- the object hash: SipHash-1-3, 128-bit output --------------------------- */
+/* A byte stream in, 128 bits out, identical on every target: words are read
+ * little-endian from the stream whatever the machine's byte order. */
+struct hop_hash {
+	uint64_t v0, v1, v2, v3;
+	uint64_t acc; /* the len % 8 bytes fed since the last word, byte k at bits 8k */
+	uint64_t len; /* bytes fed */
 };
-void hop__b2s_init(struct hop_b2s *s);
-void hop__b2s_update(struct hop_b2s *s, const void *p, size_t n);
-void hop__b2s_final(struct hop_b2s *s, uint8_t out[32]);
-/* sum[i] += hash as 4 little-endian 64-bit lanes */
-void hop__digest_add(uint64_t sum[4], const uint8_t hash[32]);
-void hop__digest_sub(uint64_t sum[4], const uint8_t hash[32]);
-void hop__digest_out(const uint64_t sum[4], uint8_t out[32]);
+void hop__hash_init(struct hop_hash *h); /* keyed with hop's fixed digest key */
+void hop__hash_init_key(struct hop_hash *h, const uint8_t key[16]);
+void hop__hash_update(struct hop_hash *h, const void *p, size_t n);
+void hop__hash_final(struct hop_hash *h, uint64_t out[2]);
+/* sum += hash, lane by lane mod 2^64; sub takes it out again */
+void hop__digest_add(uint64_t sum[2], const uint64_t hash[2]);
+void hop__digest_sub(uint64_t sum[2], const uint64_t hash[2]);
+/* the digest: the two lanes as 16 little-endian bytes */
+void hop__digest_out(const uint64_t sum[2], uint8_t out[HOP_DIGEST_LEN]);
 
 /* ---- scalars ------------------------------------------------------------------ */
 enum hop_scal {
@@ -106,7 +111,7 @@ void hop__path(const struct hop_index *idx, hop_pathget_fn get, void *ctx, uint3
 
 /* ---- the digest walk ------------------------------------------------------------------ */
 /* Emits the normal form of a pointer value into h (see docs/translation.md). */
-typedef void (*hop_ptrnorm_fn)(void *ctx, uint64_t value, uint32_t pointee, struct hop_b2s *h);
+typedef void (*hop_ptrnorm_fn)(void *ctx, uint64_t value, uint32_t pointee, struct hop_hash *h);
 /* A pointer equal to the end of block A and the start of block B (adjacent
  * heap blocks): does it mean A's end? Only when A's element type is its
  * pointee type and B is raw bytes or of a type the pointee does not fit (B
@@ -119,29 +124,29 @@ int hop__prefer_end(const struct hop_index *idx, uint32_t a_type, int b_exists, 
 int hop__end_may_win(const struct hop_index *idx, int b_exists, uint32_t b_type, uint32_t pointee);
 /* Hash of one object: identity is fed by the caller before (h initialised). */
 int hop__digest_values(struct hop_lay *l, uint32_t type, uint64_t count, uint64_t fam_n, const uint8_t *mem,
-		       hop_ptrnorm_fn norm, void *ctx, struct hop_b2s *h);
+		       hop_ptrnorm_fn norm, void *ctx, struct hop_hash *h);
 /* The logical path of byte off in `count` elements of type t, into h. */
 void hop__digest_logical(const struct hop_index *idx, uint32_t t, uint64_t count, uint64_t off,
-			 struct hop_b2s *h);
+			 struct hop_hash *h);
 /* The normal form of a pointer value, in pieces both sides share so they
  * feed identical bytes (docs/translation.md): NULL; into a heap block (the
  * block's origin address, then the logical path of byte off in `count`
  * elements of `type`, HOP_NONE for raw bytes); a string literal (its bytes,
  * NUL included); an address nothing explains (its value). */
-void hop__ptr_null(struct hop_b2s *h);
-void hop__ptr_block(struct hop_b2s *h, const struct hop_index *idx, uint64_t origin_addr, uint32_t type,
+void hop__ptr_null(struct hop_hash *h);
+void hop__ptr_block(struct hop_hash *h, const struct hop_index *idx, uint64_t origin_addr, uint32_t type,
 		    uint64_t count, uint64_t off);
-void hop__ptr_string(struct hop_b2s *h, const void *bytes, size_t n);
-void hop__ptr_unknown(struct hop_b2s *h, uint64_t value);
+void hop__ptr_string(struct hop_hash *h, const void *bytes, size_t n);
+void hop__ptr_unknown(struct hop_hash *h, uint64_t value);
 /* A pointer into the executable: a global of l's index at index address a
  * (var + logical path; named rename(ctx, var) when that is not NULL: an
  * upgrade's renamed global) or a function (by name). 1 if it is one, else 0
  * and nothing hashed. */
-int hop__ptr_static(struct hop_b2s *h, struct hop_lay *l, uint64_t a,
+int hop__ptr_static(struct hop_hash *h, struct hop_lay *l, uint64_t a,
 		    const char *(*rename)(void *ctx, uint32_t var), void *ctx);
 /* Identity helpers, shared so both sides feed identical bytes. */
-void hop__digest_ident_global(struct hop_b2s *h, const char *name);
-void hop__digest_ident_block(struct hop_b2s *h, uint64_t addr, uint64_t count, uint64_t fam_n,
+void hop__digest_ident_global(struct hop_hash *h, const char *name);
+void hop__digest_ident_block(struct hop_hash *h, uint64_t addr, uint64_t count, uint64_t fam_n,
 			     const char *type_name);
 
 

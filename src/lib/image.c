@@ -1,6 +1,6 @@
 /* image.c -- read and write a saved origin state (see image.h).
  *
- *   magic "HOPIMAGE" | version u32 | flags u32 (0) | bias i64 | digest 32 bytes
+ *   magic "HOPIMAGE" | version u32 (2) | flags u32 (0) | bias i64 | digest 16 bytes
  *   | index length u64 | object count u64 | index bytes (index.c's format)
  *   | objects: 33-byte record (xlate.h) + its bytes, each
  *   | CRC-32 of everything before it, u32
@@ -17,11 +17,11 @@
 #include "image.h"
 
 #define IMAGE_MAGIC "HOPIMAGE"
-#define IMAGE_VERSION 1
-#define IMAGE_HEAD (8 + 4 + 4 + 8 + 32 + 8 + 8)
+#define IMAGE_VERSION 2 /* 1: a 32-byte BLAKE2s digest */
+#define IMAGE_HEAD (8 + 4 + 4 + 8 + HOP_DIGEST_LEN + 8 + 8)
 #define IMAGE_MAX_OBJS (1u << 26)
 
-int hop__image_encode(const struct hop_index *idx, int64_t bias, struct hop_scan *s, const uint8_t digest[32],
+int hop__image_encode(const struct hop_index *idx, int64_t bias, struct hop_scan *s, const uint8_t digest[HOP_DIGEST_LEN],
 		      uint8_t **out, size_t *len)
 {
 	uint8_t *ib;
@@ -46,9 +46,9 @@ int hop__image_encode(const struct hop_index *idx, int64_t bias, struct hop_scan
 	hop__put32(b + 8, IMAGE_VERSION);
 	hop__put32(b + 12, 0);
 	hop__put64(b + 16, (uint64_t)bias);
-	memcpy(b + 24, digest, 32);
-	hop__put64(b + 56, ilen);
-	hop__put64(b + 64, nlive);
+	memcpy(b + 24, digest, HOP_DIGEST_LEN);
+	hop__put64(b + 24 + HOP_DIGEST_LEN, ilen);
+	hop__put64(b + 32 + HOP_DIGEST_LEN, nlive);
 	memcpy(b + IMAGE_HEAD, ib, ilen);
 	free(ib);
 	size_t at = IMAGE_HEAD + ilen;
@@ -67,7 +67,7 @@ int hop__image_encode(const struct hop_index *idx, int64_t bias, struct hop_scan
 }
 
 int hop__image_write(const char *path, const struct hop_index *idx, int64_t bias, struct hop_scan *s,
-		     const uint8_t digest[32])
+		     const uint8_t digest[HOP_DIGEST_LEN])
 {
 	uint8_t *b;
 	size_t n;
@@ -97,13 +97,14 @@ int hop__image_decode(uint8_t *buf, size_t len, struct hop_image **out)
 	hop__rd_init(&r, buf + 8, len - 8 - 4);
 	uint32_t ver = hop__rd32(&r);
 	if (ver != IMAGE_VERSION)
-		return hop__fail(HOP_EFORMAT, "image: version %u, this reads %u", ver, IMAGE_VERSION);
+		return hop__fail(HOP_EFORMAT, "image: version %u, this reads %u (save it again with this build)", ver,
+				 IMAGE_VERSION);
 	hop__rd32(&r);
 	struct hop_image *im = calloc(1, sizeof(*im));
 	if (!im)
 		return hop__fail(HOP_ENOMEM, "image: out of memory");
 	im->bias = (int64_t)hop__rd64(&r);
-	const uint8_t *d = hop__rd_take(&r, 32);
+	const uint8_t *d = hop__rd_take(&r, HOP_DIGEST_LEN);
 	uint64_t ilen = hop__rd64(&r), nobjs = hop__rd64(&r);
 	if (!d || r.bad || ilen > hop__rd_left(&r) || nobjs > IMAGE_MAX_OBJS ||
 	    nobjs > hop__rd_left(&r) / HOP_OBJ_HEADER) {
@@ -111,7 +112,7 @@ int hop__image_decode(uint8_t *buf, size_t len, struct hop_image **out)
 		return hop__fail(HOP_EFORMAT, "image: index of %llu bytes or %llu objects beyond the file",
 				 (unsigned long long)ilen, (unsigned long long)nobjs);
 	}
-	memcpy(im->digest, d, 32);
+	memcpy(im->digest, d, HOP_DIGEST_LEN);
 	const uint8_t *ib = hop__rd_take(&r, (size_t)ilen);
 	if ((rc = hop__index_decode(ib, (size_t)ilen, &im->idx)) < 0) {
 		free(im);

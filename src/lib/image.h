@@ -18,7 +18,7 @@
 struct hop_image {
 	struct hop_index *idx;   /* decoded origin index */
 	int64_t bias;
-	uint8_t digest[32];
+	uint8_t digest[HOP_DIGEST_LEN];
 	size_t nobjs;
 	struct hop_obj *objs;
 	const uint8_t **bytes;   /* bytes[i]: objs[i].size bytes, inside buf */
@@ -27,10 +27,10 @@ struct hop_image {
 };
 
 /* Encode the scan's objects (bytes read from this process's memory). */
-int hop__image_encode(const struct hop_index *idx, int64_t bias, struct hop_scan *s, const uint8_t digest[32],
+int hop__image_encode(const struct hop_index *idx, int64_t bias, struct hop_scan *s, const uint8_t digest[HOP_DIGEST_LEN],
 		      uint8_t **out, size_t *len);
 int hop__image_write(const char *path, const struct hop_index *idx, int64_t bias, struct hop_scan *s,
-		     const uint8_t digest[32]);
+		     const uint8_t digest[HOP_DIGEST_LEN]);
 /* Decode (takes ownership of buf on success). 0, HOP_EFORMAT or HOP_ENOMEM. */
 int hop__image_decode(uint8_t *buf, size_t len, struct hop_image **out);
 int hop__image_read(const char *path, struct hop_image **out);

@@ -42,7 +42,6 @@ static void trace(const char *step)
 	hop__trace("destination", step);
 }
 
-#define PROTO_VERSION 1
 #define REC_HEADER (1 + HOP_OBJ_HEADER + 8 + 4)
 #define DATA_MAX ((2u << 20) + 8192) /* a DATA frame is ~1 MiB; allow slack */
 
@@ -117,8 +116,10 @@ static int i_hello(struct in *in)
 	if (f.len != 16 || memcmp(f.payload, "hopm", 4) != 0)
 		return hop__fail(HOP_EPROTO, "HELLO: not a hop origin");
 	uint8_t lo = f.payload[4], hi = f.payload[5];
-	if (lo > PROTO_VERSION || hi < PROTO_VERSION) {
-		rc = hop__fail(HOP_EPROTO, "origin speaks protocol versions %u..%u, we speak %u", lo, hi, PROTO_VERSION);
+	if (lo > HOP_PROTO_VERSION || hi < HOP_PROTO_VERSION) {
+		rc = hop__fail(HOP_EPROTO,
+			       "origin speaks protocol versions %u..%u, we speak %u: build both sides with the same hop",
+			       lo, hi, HOP_PROTO_VERSION);
 		hop__send_error(&in->c, rc, hop_last_error());
 		return rc;
 	}
@@ -127,7 +128,7 @@ static int i_hello(struct in *in)
 	if (pl >= 128)
 		return hop__fail(HOP_EINVAL, "point name too long: %s", in->point);
 	hop__native_target(&arch, &psize, &be, &ld);
-	b[0] = PROTO_VERSION;
+	b[0] = HOP_PROTO_VERSION;
 	b[1] = arch;
 	b[2] = psize;
 	b[3] = be;
@@ -505,7 +506,7 @@ static int i_phases(struct in *in)
 /* ---- step: digest ---------------------------------------------------------------------------------- */
 static int i_digest(struct in *in)
 {
-	uint8_t ours[32];
+	uint8_t ours[HOP_DIGEST_LEN];
 	struct hop_frame f;
 	int rc;
 
@@ -526,11 +527,11 @@ static int i_digest(struct in *in)
 	trace("hash");
 	if (hop__fault("digest"))
 		ours[0] ^= 0xa5;
-	if ((rc = hop__frame_expect(&in->c, HOP_F_DIGEST, &f, 32)) < 0)
+	if ((rc = hop__frame_expect(&in->c, HOP_F_DIGEST, &f, HOP_DIGEST_LEN)) < 0)
 		return rc;
-	if (f.len != 32 || memcmp(ours, f.payload, 32) != 0)
+	if (f.len != HOP_DIGEST_LEN || memcmp(ours, f.payload, HOP_DIGEST_LEN) != 0)
 		return hop__fail(HOP_EDIGEST, "state digests differ: the translated state is not the origin's");
-	return hop__frame_send(&in->c, HOP_F_READY, 0, ours, 32);
+	return hop__frame_send(&in->c, HOP_F_READY, 0, ours, HOP_DIGEST_LEN);
 }
 
 /* ---- step: commit ------------------------------------------------------------------------------------- */

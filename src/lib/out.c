@@ -40,7 +40,6 @@ static void trace(const char *step)
 	hop__trace("origin", step);
 }
 
-#define PROTO_VERSION 1
 #define FRAME_TARGET (1u << 20)   /* DATA frames carry up to ~1 MiB */
 #define REC_HEADER (1 + HOP_OBJ_HEADER + 8 + 4)
 #define BULK_RETRIES 3
@@ -119,8 +118,8 @@ static int o_hello(struct out *o)
 		return rc;
 	hop__native_target(&arch, &psize, &be, &ld);
 	memcpy(b, "hopm", 4);
-	b[4] = PROTO_VERSION; /* lowest we speak */
-	b[5] = PROTO_VERSION; /* highest */
+	b[4] = HOP_PROTO_VERSION; /* lowest we speak */
+	b[5] = HOP_PROTO_VERSION; /* highest */
 	b[6] = arch;
 	b[7] = psize;
 	b[8] = be;
@@ -147,8 +146,9 @@ static int o_hello(struct out *o)
 	const uint8_t *name = hop__rd_take(&r, n);
 	if (r.bad || hop__rd_left(&r) || n == 0 || n >= sizeof(o->point) || memchr(name, 0, n))
 		return hop__fail(HOP_EPROTO, "HELLO_ACK: malformed");
-	if (ver != PROTO_VERSION)
-		return hop__fail(HOP_EPROTO, "destination chose protocol version %u, we speak %u", ver, PROTO_VERSION);
+	if (ver != HOP_PROTO_VERSION)
+		return hop__fail(HOP_EPROTO, "destination chose protocol version %u, we speak %u", ver,
+				 HOP_PROTO_VERSION);
 	memcpy(o->point, name, n);
 	o->point[n] = '\0';
 	/* a point we lack may be the new name of one of ours (an upgrade): the
@@ -413,7 +413,7 @@ static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
 	/* hash what this phase sent now, while the program runs, so the digest at
 	 * the freeze costs only the final delta: anything written after the
 	 * collect this phase came from is dirty in the next one and hashed again */
-	uint8_t d[32];
+	uint8_t d[HOP_DIGEST_LEN];
 	hop__scan_digest(o->scan, d);
 	o->round_bytes = bytes;
 	o->round_us = dt;
@@ -811,7 +811,7 @@ static int o_final(struct out *o)
 /* ---- step: digest, commit ------------------------------------------------------------------------- */
 static int o_digest(struct out *o)
 {
-	uint8_t d[32];
+	uint8_t d[HOP_DIGEST_LEN];
 	struct hop_frame f;
 	int rc = hop__scan_digest(o->scan, d);
 	if (rc < 0)
@@ -821,13 +821,13 @@ static int o_digest(struct out *o)
 	/* DIGEST goes before we read the final phase's PHASE_ACK (the destination
 	 * sent that before computing its own digest): waiting for it first would
 	 * put one more network round trip into the pause */
-	if ((rc = hop__frame_send(&o->c, HOP_F_DIGEST, 0, d, 32)) < 0)
+	if ((rc = hop__frame_send(&o->c, HOP_F_DIGEST, 0, d, HOP_DIGEST_LEN)) < 0)
 		return rc;
 	if ((rc = hop__frame_expect(&o->c, HOP_F_PHASE_ACK, &f, ACK_MAX)) < 0) /* of the final phase */
 		return rc;
-	if ((rc = hop__frame_expect(&o->c, HOP_F_READY, &f, 32)) < 0)
+	if ((rc = hop__frame_expect(&o->c, HOP_F_READY, &f, HOP_DIGEST_LEN)) < 0)
 		return rc;
-	if (f.len != 32 || memcmp(f.payload, d, 32) != 0)
+	if (f.len != HOP_DIGEST_LEN || memcmp(f.payload, d, HOP_DIGEST_LEN) != 0)
 		return hop__fail(HOP_EDIGEST, "the destination's state digest differs from ours");
 	return 0;
 }

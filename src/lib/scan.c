@@ -75,7 +75,7 @@ struct sobj {
 	uint8_t in_sum, squeued; /* digest: hash counted in s->sum; on s->stale */
 	struct reach *reaches;
 	uint32_t nreach;
-	uint8_t hash[32];
+	uint64_t hash[2];
 };
 
 struct deferred {
@@ -108,7 +108,7 @@ struct hop_scan {
 	struct deferred *def;    /* pointers to a block start that may be an end (adjacent blocks) */
 	size_t ndef, defcap;
 	int all_stale;           /* a retype happened: every cached object hash is stale */
-	uint64_t sum[4];         /* the digest: sum of the hashes counted */
+	uint64_t sum[2];         /* the digest: sum of the hashes counted */
 	uint32_t *stale;         /* objects whose hash must be computed again */
 	size_t nstale, capstale;
 	uint64_t *replaced;      /* blocks found resized in place or reused (hop__scan_take_replaced) */
@@ -1009,7 +1009,7 @@ size_t hop__scan_take_changed(struct hop_scan *s, size_t **ids)
 }
 
 /* ---- digest ---------------------------------------------------------------------------------------- */
-static void norm_ptr(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
+static void norm_ptr(void *ctx, uint64_t p, uint32_t pt, struct hop_hash *h)
 {
 	struct hop_scan *s = ctx;
 	uint64_t start, size;
@@ -1050,9 +1050,9 @@ static void norm_ptr(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 static int hash_obj(struct hop_scan *s, struct sobj *o)
 {
 	const struct hop_index *idx = s->idx;
-	struct hop_b2s h;
+	struct hop_hash h;
 	uint64_t fam_n = 0;
-	hop__b2s_init(&h);
+	hop__hash_init(&h);
 	const struct hop_member *fam = hop__lay_fam(s->lay, o->o.type);
 	if (fam && o->o.size > fam->offset)
 		fam_n = (o->o.size - fam->offset) / idx->types[idx->types[fam->type].target].size;
@@ -1064,7 +1064,7 @@ static int hash_obj(struct hop_scan *s, struct sobj *o)
 	int rc = hop__digest_values(s->lay, o->o.type, o->o.count, fam_n, (const uint8_t *)(uintptr_t)o->o.addr,
 				    norm_ptr, s, &h);
 	if (rc == 0)
-		hop__b2s_final(&h, o->hash);
+		hop__hash_final(&h, o->hash);
 	return rc;
 }
 
@@ -1097,7 +1097,7 @@ int hop__scan_digest_step(struct hop_scan *s, size_t max)
  * changed since the last call (the stale list) are hashed again, so the
  * digest at the freeze costs what the final delta costs. A retype (pointers
  * into the block get other logical paths) rehashes everything. */
-int hop__scan_digest(struct hop_scan *s, uint8_t digest[32])
+int hop__scan_digest(struct hop_scan *s, uint8_t digest[HOP_DIGEST_LEN])
 {
 	size_t nh = 0;
 	int rc = 0, all = s->all_stale;

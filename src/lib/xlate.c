@@ -96,7 +96,7 @@ struct xobj {
 	struct plan *pl;         /* its plan, once compiled (plans live as long as the translator) */
 	uint64_t fam_n;          /* flexible array elements */
 	uint64_t poff;
-	uint8_t hash[32];
+	uint64_t hash[2];
 	uint8_t *old;            /* upgrade: the origin's bytes, kept for the digest and the hook */
 };
 
@@ -138,7 +138,7 @@ struct hop_xlate {
 	 * block starts (pointer normal form), origin addresses of dropped blocks
 	 * (a block created again at one of them makes every hash suspect: an
 	 * object not sent again may still point at the old block) */
-	uint64_t sum[4];
+	uint64_t sum[2];
 	uint32_t *stale;
 	size_t nstale, capstale;
 	int stale_all;
@@ -1843,7 +1843,7 @@ static const char *renamed_global(void *ctx, uint32_t v)
 	return hop__lay_var(x->fl, name) == HOP_NONE ? hop__hint_global_old(x->tl->hints, name) : NULL;
 }
 
-static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_b2s *h)
+static void norm_ptr(void *ctx, uint64_t q, uint32_t pt, struct hop_hash *h)
 {
 	struct dctx *c = ctx;
 	struct hop_xlate *x = c->x;
@@ -1922,7 +1922,7 @@ not_block:;
 
 /* Upgrades: a pointer inside an object's kept origin bytes, normalised as
  * the origin's scan does (scan.c norm_ptr), through what we received. */
-static void norm_old(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
+static void norm_old(void *ctx, uint64_t p, uint32_t pt, struct hop_hash *h)
 {
 	struct hop_xlate *x = ((struct dctx *)ctx)->x;
 	const struct hop_index *F = x->from;
@@ -1955,9 +1955,9 @@ static void norm_old(void *ctx, uint64_t p, uint32_t pt, struct hop_b2s *h)
 /* The hash of one object into o->hash. */
 static int hash_obj(struct hop_xlate *x, struct xobj *o, struct dctx *c)
 {
-	struct hop_b2s h;
+	struct hop_hash h;
 	int rc;
-	hop__b2s_init(&h);
+	hop__hash_init(&h);
 	if (o->old) {
 		/* upgrades: this object's type changed, so our values cannot hash like the
 		 * origin's; hash the origin's bytes we kept, as the origin did */
@@ -1977,7 +1977,7 @@ static int hash_obj(struct hop_xlate *x, struct xobj *o, struct dctx *c)
 		rc = hop__digest_values(x->tl, o->tt, o->tt == HOP_NONE ? o->o.size : o->o.count, o->fam_n, o->dst,
 					norm_ptr, c, &h);
 	}
-	hop__b2s_final(&h, o->hash);
+	hop__hash_final(&h, o->hash);
 	return rc;
 }
 
@@ -2054,7 +2054,7 @@ void hop__xlate_digest_reset(struct hop_xlate *x)
 	x->stale_all = 1;
 }
 
-int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[32])
+int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[HOP_DIGEST_LEN])
 {
 	int rc = hop__xlate_digest_warm(x);
 	if (rc < 0)

@@ -30,6 +30,8 @@
 
 #include "index.h"
 
+#define HOP_DIGEST_LEN 16 /* bytes of a state digest (digest.c: a 128-bit sum) */
+
 enum hop_obj_kind {
 	HOP_OBJ_GLOBAL = 1,  /* a global variable: `var` is its id in the origin index */
 	HOP_OBJ_BLOCK = 2,   /* a heap block: `count` elements of `type` (+ trailing bytes) */
@@ -89,7 +91,7 @@ void hop__scan_mark(struct hop_scan *s, size_t id);
 /* Objects marked changed since the last call (ids into hop__scan_obj), cleared. */
 size_t hop__scan_take_changed(struct hop_scan *s, size_t **ids);
 /* Layout-independent digest of the origin's reachable state. */
-int hop__scan_digest(struct hop_scan *s, uint8_t digest[32]);
+int hop__scan_digest(struct hop_scan *s, uint8_t digest[HOP_DIGEST_LEN]);
 /* Hash ahead up to max objects hop__scan_digest would hash (the origin does it
  * while its sends wait on the link): 1 if more are left, 0 if none (or on a
  * failure, which hop__scan_digest meets and reports). */
@@ -124,7 +126,7 @@ int hop__xlate_settle(struct hop_xlate *x);
 int hop__xlate_finish(struct hop_xlate *x);
 /* Digest of the translated state, comparable with hop__scan_digest(). Kept
  * object by object: only objects translated since the last call are hashed. */
-int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[32]);
+int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[HOP_DIGEST_LEN]);
 /* Hash what changed since the last call now (between rounds), so that the
  * digest at the switch costs only the final delta. 0 or HOP_E*. */
 int hop__xlate_digest_warm(struct hop_xlate *x);

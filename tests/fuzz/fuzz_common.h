@@ -21,14 +21,14 @@ static inline void fix_index(uint8_t *b, size_t len)
 	hop__put32(b + 16, hop__crc32(0, b + hsize, len - hsize));
 }
 
-/* An image (docs/translation.md): index length at 56, the index at 72, CRC last. */
+/* An image (docs/translation.md): index length at 40, the index at 56, CRC last. */
 static inline void fix_image(uint8_t *b, size_t len)
 {
-	if (len < 76)
+	if (len < 60)
 		return;
-	uint64_t ilen = hop__get64(b + 56);
-	if (ilen <= len - 76)
-		fix_index(b + 72, (size_t)ilen);
+	uint64_t ilen = hop__get64(b + 40);
+	if (ilen <= len - 60)
+		fix_index(b + 56, (size_t)ilen);
 	hop__put32(b + len - 4, hop__crc32(0, b, len - 4));
 }
 

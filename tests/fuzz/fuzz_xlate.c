@@ -96,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct hop_heap_ops ops = { f_find, f_alloc, f_release, &heap };
 	struct hop_xlate *x;
 	if (hop__xlate_new(im->idx, im->bias, dest, 0, &ops, &x) == 0) {
-		uint8_t d[32];
+		uint8_t d[HOP_DIGEST_LEN];
 		if (hop__image_translate(im, x) == 0)
 			hop__xlate_digest(x, d);
 		/* and once more, as a delta round would */

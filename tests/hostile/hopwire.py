@@ -163,7 +163,10 @@ def auth_server(c, key, ns=None):
 
 
 # ---- the runtime protocol, origin side (src/lib/out.c) ---------------------------------
-def origin_hello(arch=1, psize=8, be=0, ld=2, resumed=0, lo=1, hi=1):
+PROTO_VERSION = 2  # HOP_PROTO_VERSION (src/lib/wire.h)
+
+
+def origin_hello(arch=1, psize=8, be=0, ld=2, resumed=0, lo=PROTO_VERSION, hi=PROTO_VERSION):
     return b"hopm" + bytes([lo, hi, arch, psize, be, ld]) + struct.pack(">IH", resumed, 0)
 
 

@@ -56,6 +56,9 @@ try:
     elif case == "protocol version 9":
         c.send_frame("HELLO", w.origin_hello(lo=9, hi=9))
         c.expect("ERROR")
+    elif case == "protocol version 1 (BLAKE2s digest)":
+        c.send_frame("HELLO", w.origin_hello(lo=1, hi=1))
+        c.expect("ERROR")
     elif case == "HELLO of 64 KiB":
         c.send_frame("HELLO", b"hopm" + b"\0" * 65532)
     elif case == "INDEX of 4 GiB":
@@ -76,7 +79,7 @@ try:
     elif case == "COMMIT before READY":
         ready(); c.send_frame("COMMIT")
     elif case == "DIGEST before the final phase":
-        ready(); c.send_frame("DIGEST", b"\0" * 32)
+        ready(); c.send_frame("DIGEST", b"\0" * 16)
     elif case == "record kind 9":
         ready(); c.send_frame("PHASE", w.phase(1, 0, 1, 64)); c.send_frame("DATA", b"\x09" + b"\0" * 60)
     elif case == "more bytes than declared":
@@ -123,6 +126,7 @@ PY
 
 hostile "DATA before HELLO" "expected frame HELLO, got DATA"
 hostile "protocol version 9" "protocol versions 9..9"
+hostile "protocol version 1 (BLAKE2s digest)" "protocol versions 1..1, we speak 2: build both sides with the same hop"
 hostile "HELLO of 64 KiB" "payload of 65536 bytes exceeds the bound"
 hostile "INDEX of 4 GiB" "exceeds the bound"
 hostile "INDEX of 60 MiB, then silence" "peer silent"

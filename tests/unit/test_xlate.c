@@ -551,17 +551,17 @@ TEST(scan_typing_and_refusals)
 	}
 	ASSERT_EQ(blocks, 3);
 	ASSERT_EQ(literals, 2);
-	uint8_t d1[32], d2[32];
+	uint8_t d1[HOP_DIGEST_LEN], d2[HOP_DIGEST_LEN];
 	ASSERT_EQ(hop__scan_digest(s, d1), 0);
 	b->key = 3;
 	uint64_t r[1][2] = { { (uintptr_t)b, (uintptr_t)b + 4 } };
 	ASSERT_EQ(hop__scan_changed(s, r, 1), 0);
 	ASSERT_EQ(hop__scan_digest(s, d2), 0);
-	ASSERT(memcmp(d1, d2, 32) != 0);
+	ASSERT(memcmp(d1, d2, HOP_DIGEST_LEN) != 0);
 	b->key = 2;
 	ASSERT_EQ(hop__scan_changed(s, r, 1), 0);
 	ASSERT_EQ(hop__scan_digest(s, d2), 0);
-	ASSERT(memcmp(d1, d2, 32) == 0);
+	ASSERT(memcmp(d1, d2, HOP_DIGEST_LEN) == 0);
 	hop__scan_free(s);
 
 	/* a pointer into the stack */
@@ -644,7 +644,7 @@ TEST(native_round_trip_digest)
 	struct hop_scan *s;
 	ASSERT_EQ(hop__scan_new(n.idx, 0, &ops, &s), 0);
 	ASSERT_EQ(hop__scan_all(s), 0);
-	uint8_t d1[32], d2[32];
+	uint8_t d1[HOP_DIGEST_LEN], d2[HOP_DIGEST_LEN];
 	ASSERT_EQ(hop__scan_digest(s, d1), 0);
 	/* snapshot origin bytes, then translate them */
 	size_t cnt = hop__scan_count(s);
@@ -663,7 +663,7 @@ TEST(native_round_trip_digest)
 		ASSERT_EQ(hop__xlate_object(x, &objs[i], bytes[i]), 0);
 	ASSERT_EQ(hop__xlate_finish(x), 0);
 	ASSERT_EQ(hop__xlate_digest(x, d2), 0);
-	ASSERT(memcmp(d1, d2, 32) == 0);
+	ASSERT(memcmp(d1, d2, HOP_DIGEST_LEN) == 0);
 	/* the translated state */
 	ASSERT(g_head != &a[1]);
 	ASSERT_EQ(g_head->key, 101);
@@ -678,7 +678,7 @@ TEST(native_round_trip_digest)
 	g_head->key = 7;
 	hop__xlate_digest_reset(x);
 	ASSERT_EQ(hop__xlate_digest(x, d2), 0);
-	ASSERT(memcmp(d1, d2, 32) != 0);
+	ASSERT(memcmp(d1, d2, HOP_DIGEST_LEN) != 0);
 	hop__xlate_free(x);
 	hop__scan_free(s);
 	for (size_t i = 0; i < cnt; i++)
@@ -744,7 +744,7 @@ TEST(unions)
 	ASSERT_EQ(hop__scan_new(idx, 0, &ops, &s), 0);
 	ASSERT_EQ(hop__scan_all(s), 0);
 	ASSERT_EQ(hop__scan_count(s), 2); /* g_msg and the text block (raw bytes) */
-	uint8_t d1[32], d2[32];
+	uint8_t d1[HOP_DIGEST_LEN], d2[HOP_DIGEST_LEN];
 	ASSERT_EQ(hop__scan_digest(s, d1), 0);
 	uint8_t gbytes[sizeof(struct msg)], tbytes[6];
 	memcpy(gbytes, &g_msg, sizeof(g_msg));
@@ -762,7 +762,7 @@ TEST(unions)
 	ASSERT_STR_EQ(g_msg.u.text, "howdy");
 	ASSERT_UEQ(g_msg.raw.w, 0x01020304);
 	ASSERT_EQ(hop__xlate_digest(x, d2), 0);
-	ASSERT(memcmp(d1, d2, 32) == 0);
+	ASSERT(memcmp(d1, d2, HOP_DIGEST_LEN) == 0);
 	/* a tag value without a case */
 	g_msg.kind = 7;
 	memcpy(gbytes, &g_msg, sizeof(g_msg));

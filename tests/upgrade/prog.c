@@ -176,7 +176,7 @@ static int image_mode(int argc, char **argv)
 	const struct hop_index *idx;
 	intptr_t bias;
 	int rc;
-	uint8_t digest[32];
+	uint8_t digest[HOP_DIGEST_LEN];
 	if ((rc = hop__self_index(&idx, &bias)) < 0)
 		return fprintf(stderr, "index: %s\n", hop_last_error()), 1;
 	if (!strcmp(argv[1], "save")) {
@@ -199,7 +199,7 @@ static int image_mode(int argc, char **argv)
 	}
 	if ((rc = hop__xlate_digest(x, digest)) < 0)
 		return fprintf(stderr, "digest: %s\n", hop_last_error()), 1;
-	if (memcmp(digest, im->digest, 32) != 0) {
+	if (memcmp(digest, im->digest, HOP_DIGEST_LEN) != 0) {
 		printf("FAIL: digests differ\n");
 		return 1;
 	}

@@ -372,10 +372,10 @@ static int die(const char *what, int rc)
 	return 1;
 }
 
-static void hex(const char *label, const uint8_t d[32])
+static void hex(const char *label, const uint8_t d[HOP_DIGEST_LEN])
 {
 	printf("%s ", label);
-	for (int i = 0; i < 32; i++)
+	for (int i = 0; i < HOP_DIGEST_LEN; i++)
 		printf("%02x", d[i]);
 	printf("\n");
 }
@@ -384,7 +384,7 @@ int main(int argc, char **argv)
 {
 	const struct hop_index *idx;
 	intptr_t bias;
-	uint8_t digest[32];
+	uint8_t digest[HOP_DIGEST_LEN];
 	int rc;
 
 	if (argc != 3)
@@ -422,7 +422,7 @@ int main(int argc, char **argv)
 		printf("from %s: %zu objects\n", hop__arch_name(im->idx->arch), im->nobjs);
 		hex("origin digest", im->digest);
 		hex("our digest   ", digest);
-		int same = !memcmp(digest, im->digest, 32);
+		int same = !memcmp(digest, im->digest, HOP_DIGEST_LEN);
 		check();
 		if (!same)
 			fprintf(stderr, "DIGEST MISMATCH\n");

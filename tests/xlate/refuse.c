@@ -65,7 +65,7 @@ static int save(const char *c, const char *file)
 	const struct hop_index *idx;
 	intptr_t bias;
 	struct hop_scan *s;
-	uint8_t d[32];
+	uint8_t d[HOP_DIGEST_LEN];
 	int rc;
 	if ((rc = hop__self_index(&idx, &bias)) < 0 || (rc = hop__scan_new(idx, bias, NULL, &s)) < 0)
 		return die("setup", rc);
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 		intptr_t bias;
 		struct hop_image *im;
 		struct hop_xlate *x;
-		uint8_t d[32];
+		uint8_t d[HOP_DIGEST_LEN];
 		int rc;
 		if ((rc = hop__self_index(&idx, &bias)) < 0 || (rc = hop__image_read(argv[2], &im)) < 0 ||
 		    (rc = hop__xlate_new(im->idx, im->bias, idx, bias, NULL, &x)) < 0)
@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 			return die("translate", rc);
 		if ((rc = hop__xlate_digest(x, d)) < 0)
 			return die("digest", rc);
-		if (memcmp(d, im->digest, 32))
+		if (memcmp(d, im->digest, HOP_DIGEST_LEN))
 			return fprintf(stderr, "refuse: digests differ\n"), 1;
 		if (opaque && ((struct thing *)opaque)->id != 7)
 			return fprintf(stderr, "refuse: opaque->id is %d\n", ((struct thing *)opaque)->id), 1;

@@ -102,7 +102,7 @@ static int save(const char *file, size_t mb)
 	const struct hop_index *idx;
 	intptr_t bias;
 	struct hop_scan *s;
-	uint8_t d[32];
+	uint8_t d[HOP_DIGEST_LEN];
 	int rc;
 	double t0 = now();
 	if ((rc = hop__self_index(&idx, &bias)) < 0 || (rc = hop__scan_new(idx, bias, NULL, &s)) < 0 ||
@@ -178,10 +178,10 @@ static int load(const char *file)
 	double a_first = pass(x, im, &a, 1), b_first = pass(x, im, &b, 1);
 	if ((rc = hop__xlate_finish(x)) < 0)
 		return die("finish", rc);
-	uint8_t digest[32];
+	uint8_t digest[HOP_DIGEST_LEN];
 	if ((rc = hop__xlate_digest(x, digest)) < 0)
 		return die("digest", rc);
-	int same = !memcmp(digest, im->digest, 32);
+	int same = !memcmp(digest, im->digest, HOP_DIGEST_LEN);
 	double a_full = 1e9, b_full = 1e9;
 	/* XLATE_BENCH_REPS: more full passes, for a profiler */
 	int reps = getenv("XLATE_BENCH_REPS") ? atoi(getenv("XLATE_BENCH_REPS")) : 3;

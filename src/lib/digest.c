@@ -89,17 +89,19 @@ void hop__hash_init(struct hop_hash *h)
 }
 
 /* The emitters the normal form is made of: one byte, 8 bytes of a value
- * (little-endian), and a tag byte with 8 bytes. They add to the pending word
- * by shifts, so a scalar costs a word's round, not a copy into a buffer. */
+ * (little-endian), a tag byte with 8 bytes, and a run of bytes. They add to
+ * the pending word by shifts in registers and store it once, so a scalar
+ * costs a word's round, not byte-by-byte copies into a buffer. */
 static inline void hash_u8(struct hop_hash *h, uint8_t c)
 {
 	unsigned k = (unsigned)(h->len & 7);
-	h->acc |= (uint64_t)c << (8 * k);
+	uint64_t acc = h->acc | (uint64_t)c << (8 * k);
 	h->len++;
 	if (k == 7) {
-		sip_word(h, h->acc);
-		h->acc = 0;
+		sip_word(h, acc);
+		acc = 0;
 	}
+	h->acc = acc;
 }
 
 static inline void hash_u64(struct hop_hash *h, uint64_t v)
@@ -116,18 +118,42 @@ static inline void hash_u64(struct hop_hash *h, uint64_t v)
 
 static inline void hash_tagged(struct hop_hash *h, uint8_t tag, uint64_t v)
 {
-	hash_u8(h, tag);
-	hash_u64(h, v);
+	unsigned k = (unsigned)(h->len & 7);
+	uint64_t acc = h->acc | (uint64_t)tag << (8 * k);
+	h->len += 9;
+	if (k == 7) { /* the tag ends a word; the value is one */
+		sip_word(h, acc);
+		sip_word(h, v);
+		h->acc = 0;
+		return;
+	}
+	unsigned s = 8 * (k + 1);
+	sip_word(h, acc | v << s);
+	h->acc = v >> (64 - s);
 }
 
 void hop__hash_update(struct hop_hash *h, const void *p, size_t n)
 {
 	const uint8_t *in = p;
-	for (; n && (h->len & 7); n--)
-		hash_u8(h, *in++);
+	unsigned k = (unsigned)(h->len & 7);
+	uint64_t acc = h->acc;
+	h->len += n;
+	if (k) { /* complete the pending word first */
+		unsigned take = 8 - k;
+		if (n < take) {
+			for (size_t i = 0; i < n; i++)
+				acc |= (uint64_t)in[i] << (8 * (k + i));
+			h->acc = acc;
+			return;
+		}
+		for (unsigned i = 0; i < take; i++)
+			acc |= (uint64_t)in[i] << (8 * (k + i));
+		sip_word(h, acc);
+		in += take;
+		n -= take;
+	}
 	if (n >= 8) { /* whole words straight from the input, the state in registers */
 		uint64_t v0 = h->v0, v1 = h->v1, v2 = h->v2, v3 = h->v3;
-		h->len += n & ~(size_t)7;
 		for (; n >= 8; n -= 8, in += 8) {
 			uint64_t m = le64(in);
 			v3 ^= m;
@@ -137,8 +163,10 @@ void hop__hash_update(struct hop_hash *h, const void *p, size_t n)
 		}
 		h->v0 = v0, h->v1 = v1, h->v2 = v2, h->v3 = v3;
 	}
-	while (n--)
-		hash_u8(h, *in++);
+	acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= (uint64_t)in[i] << (8 * i);
+	h->acc = acc;
 }
 
 void hop__hash_final(struct hop_hash *h, uint64_t out[2])
@@ -750,9 +778,7 @@ static void emit_int(struct hop_hash *h, int64_t v)
 /* a NUL-terminated name with its NUL */
 static void emit_name(struct hop_hash *h, const char *s)
 {
-	do
-		hash_u8(h, (uint8_t)*s);
-	while (*s++);
+	hop__hash_update(h, s, strlen(s) + 1);
 }
 
 static void emit_float(struct hop_hash *h, int fmt, const uint8_t *p, int be)

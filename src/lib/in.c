@@ -89,6 +89,7 @@ struct in {
 
 #define NACK_MAX (1u << 20)
 #define RESERVE_MAX (1u << 22) /* objects the bulk may make room for before they arrive */
+#define WARM_BEFORE_ACK 4096   /* objects to hash: more (milliseconds) are hashed before PHASE_ACK */
 
 /* ---- heap for translated blocks: the real one, with the "oom" fault point --------- */
 static void *in_alloc(void *ctx, size_t n)
@@ -403,11 +404,14 @@ static int on_phase_end(struct in *in)
 				 (unsigned long long)in->got_recs, (unsigned long long)in->got_bytes);
 	if (in->phase == PH_FINAL)
 		in->final_done = 1;
-	/* after the bulk, hash the whole arrived state BEFORE acknowledging:
-	 * overlapped with the rounds it would still run when the origin
-	 * freezes after a short first round (1M keys: 13 s of hashing left
-	 * at the switch, all of it pause) */
-	if (in->phase == PH_BULK) {
+	/* hashing that takes long is done BEFORE acknowledging: the whole
+	 * arrived state after the bulk, or everything again when the kept
+	 * hashes cannot be trusted (xlate.c come_back). Overlapped with the
+	 * origin's next round, it would still run when the origin freezes after
+	 * a short round, i.e. in the pause, and the origin's stop rule would not
+	 * see it (1M keys: 13 s of hashing left at the switch after the bulk;
+	 * 1 s at 300k when a block came back of another size in the last round) */
+	if (in->phase == PH_BULK || hop__xlate_digest_pending(in->x) > WARM_BEFORE_ACK) {
 		hop__xlate_settle(in->x);
 		hop__xlate_digest_warm(in->x);
 	}

@@ -52,7 +52,12 @@ static void real_release(void *ctx, void *p)
 	hop__free(p);
 }
 
-const struct hop_heap_ops hop__real_heap = { real_find, real_alloc, real_release, NULL };
+static void *real_resize(void *ctx, void *p, size_t size)
+{
+	return hop__realloc(p, size ? size : 1);
+}
+
+const struct hop_heap_ops hop__real_heap = { real_find, real_alloc, real_release, NULL, real_resize };
 
 /* ---- objects ------------------------------------------------------------------------- */
 enum { ST_UNTYPED = 0, ST_RAW = 1, ST_TYPED = 2 };
@@ -76,6 +81,14 @@ struct sobj {
 	struct reach *reaches;
 	uint32_t nreach;
 	uint64_t hash[2];
+};
+
+/* A block found at an address the scan knew with another size: the new
+ * object, and the old one's type, state and size. */
+struct was {
+	uint32_t id, type;
+	uint8_t state;
+	uint64_t size;
 };
 
 struct deferred {
@@ -113,6 +126,8 @@ struct hop_scan {
 	size_t nstale, capstale;
 	uint64_t *replaced;      /* blocks found resized in place or reused (hop__scan_take_replaced) */
 	size_t nreplaced, capreplaced;
+	struct was *was;         /* what those blocks were, checked at the pass's end (check_touched) */
+	size_t nwas, capwas;
 	int scanned;
 };
 
@@ -532,12 +547,24 @@ static int visit_block(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_
 			s->capreplaced = cap;
 		}
 		s->replaced[s->nreplaced++] = start;
+		if (s->nwas == s->capwas) {
+			size_t cap = s->capwas ? s->capwas * 2 : 64;
+			struct was *w = realloc(s->was, sizeof(*w) * cap);
+			if (!w)
+				return hop__fail(HOP_ENOMEM, "scan: out of memory");
+			s->was = w;
+			s->capwas = cap;
+		}
+		struct sobj *old = &s->objs[id];
+		s->was[s->nwas] = (struct was){ HOP_NONE, old->o.type, old->state, old->o.size };
 		kill_obj(s, id);
 		hop__amap_del(&s->byaddr, start);
-		s->all_stale = 1;
-		id = HOP_NONE;
-	}
-	if (id == HOP_NONE) {
+		struct hop_obj o = { HOP_OBJ_BLOCK, HOP_NONE, start, size, HOP_NONE, 0 };
+		int rc = new_obj(s, &o, from, foff, &id);
+		if (rc < 0)
+			return rc;
+		s->was[s->nwas++].id = id;
+	} else if (id == HOP_NONE) {
 		struct hop_obj o = { HOP_OBJ_BLOCK, HOP_NONE, start, size, HOP_NONE, 0 };
 		int rc = new_obj(s, &o, from, foff, &id);
 		if (rc < 0)
@@ -832,6 +859,17 @@ static int check_touched(struct hop_scan *s)
 					 (unsigned long long)es, idx->types[o->o.type].name);
 	}
 	s->ntouched = 0;
+	/* a block resized in place (or reused unheard of) as the same type and
+	 * no smaller: a pointer into it keeps its logical path, so the hashes
+	 * kept for objects not scanned again stay right (the destination gives
+	 * it the old block's memory, xlate.c come_back); another type or a
+	 * smaller block changes what such a pointer means: hash everything again */
+	for (size_t i = 0; i < s->nwas; i++) {
+		const struct sobj *o = &s->objs[s->was[i].id];
+		if (!o->dead && (o->state != s->was[i].state || o->o.type != s->was[i].type || o->o.size < s->was[i].size))
+			s->all_stale = 1;
+	}
+	s->nwas = 0;
 	return 0;
 }
 
@@ -876,6 +914,7 @@ void hop__scan_free(struct hop_scan *s)
 	free(s->def);
 	free(s->stale);
 	free(s->replaced);
+	free(s->was);
 	hop__amap_free(&s->byaddr);
 	hop__amap_free(&s->pages);
 	hop__lay_free(s->lay);

@@ -90,6 +90,8 @@ struct xobj {
 	uint8_t live, owned, hashed;
 	uint8_t in_sum, queued;  /* digest: hash counted in x->sum; on x->stale */
 	uint8_t gone;            /* upgrade: a global the new version removed (only its old bytes) */
+	uint8_t grave;           /* dropped, its memory kept for a block that comes back at its
+	                          * origin address (come_back) */
 	uint8_t hookq;           /* queued for its upgrade hook */
 	uint8_t at_end;          /* a block may end where this one starts: resolve() asks byend */
 	uint32_t nparked;        /* live parks this object owns: only then does a slot need a look-up */
@@ -135,15 +137,19 @@ struct hop_xlate {
 	int dsorted_ok;
 	/* the digest, kept up to date object by object (hop__xlate_digest_warm):
 	 * the sum of the hashes counted, the objects whose hash is stale, our
-	 * block starts (pointer normal form), origin addresses of dropped blocks
-	 * (a block created again at one of them makes every hash suspect: an
-	 * object not sent again may still point at the old block) */
+	 * block starts (pointer normal form; a dropped block's memory kept in
+	 * the "graveyard" stays listed under its dead object), origin addresses
+	 * of dropped blocks (a block created again at one of them takes the old
+	 * one's memory, or makes every hash suspect: come_back) */
 	uint64_t sum[2];
 	uint32_t *stale;
 	size_t nstale, capstale;
 	int stale_all;
 	struct hop_amap bydst;
 	struct hop_amap dropped;
+	uint64_t grave_bytes;       /* memory of dropped blocks kept (bounded by GRAVE_MAX) */
+	size_t came_back;           /* blocks that took a dropped one's memory (HOP_TRACE) */
+	const char *why_all;        /* what made every hash suspect (HOP_TRACE) */
 	/* upgrades: objects waiting for their type's hook (run at finish) */
 	uint32_t *hookv;
 	size_t nhook, hookcap;
@@ -1177,8 +1183,11 @@ void hop__xlate_free(struct hop_xlate *x)
 		free(x->planv[i]);
 	}
 	free(x->planv);
-	for (size_t i = 0; i < x->nobjs; i++)
+	for (size_t i = 0; i < x->nobjs; i++) {
 		free(x->objs[i].old);
+		if (x->objs[i].grave)
+			x->heap.release(x->heap.ctx, x->objs[i].dst);
+	}
 	free(x->hookv);
 	free(x->objs);
 	free(x->byvar);
@@ -1211,6 +1220,7 @@ static void mark_stale(struct hop_xlate *x, uint32_t id)
 		uint32_t *v = realloc(x->stale, sizeof(*v) * cap);
 		if (!v) {
 			x->stale_all = 1;
+			x->why_all = "out of memory for the stale list";
 			return;
 		}
 		x->stale = v;
@@ -1289,6 +1299,78 @@ static int const_var(const struct hop_index *T, const struct hop_var *v)
 			return !strncmp(s->name, ".rodata", 7) || !strncmp(s->name, ".data.rel.ro", 12);
 	}
 	return 0;
+}
+
+/* ---- blocks that come back ---------------------------------------------------------------------- */
+#define GRAVE_MAX ((uint64_t)64 << 20) /* bytes of dropped blocks kept for one that comes back */
+
+/* Give back the memory kept for dropped object id. */
+static void grave_release(struct hop_xlate *x, uint32_t id)
+{
+	struct xobj *d = &x->objs[id];
+	if (!d->grave)
+		return;
+	if (hop__amap_get(&x->bydst, (uint64_t)(uintptr_t)d->dst) == id)
+		hop__amap_del(&x->bydst, (uint64_t)(uintptr_t)d->dst);
+	x->heap.release(x->heap.ctx, d->dst);
+	x->grave_bytes -= d->dsize;
+	d->grave = 0;
+	d->dst = NULL;
+}
+
+/* A block created at an origin address where an older block was dropped
+ * (the origin freed it and its allocator handed the address out again, or
+ * resized it in place). An object the origin did not send again may still
+ * hold a pointer into the old block: on the origin that pointer now leads
+ * into the new block, here into the old one's memory, and its object's kept
+ * hash (which names the origin address) would hide that. So the dropped
+ * block's memory was kept (hop__xlate_drop), and the new block takes it
+ * when it has the same type and is no smaller (grown in place if need be):
+ * such a pointer then leads exactly where a fresh translation would put it
+ * (same type, same offsets) and every kept hash stays right -- the cost is
+ * that of the block, not of the state. Otherwise (another type, smaller,
+ * cannot grow in place, memory not kept) every kept hash is suspect
+ * (stale_all): the next digest hashes the whole state, and such a pointer,
+ * leading into freed memory here, makes the digests differ. The memory to
+ * use for the new block (zeroed), or NULL to allocate. */
+static void *come_back(struct hop_xlate *x, const struct hop_obj *o, uint32_t tt, uint64_t dsize)
+{
+	uint32_t g = hop__amap_get(&x->dropped, o->addr);
+	if (g == HOP_NONE)
+		return NULL;
+	hop__amap_del(&x->dropped, o->addr);
+	struct xobj *d = &x->objs[g];
+	if (d->grave && d->o.type == o->type && d->tt == tt && o->size >= d->o.size) {
+		uint8_t *mem = d->dst;
+		if (dsize > d->dsize) {
+			void *n = x->heap.resize ? x->heap.resize(x->heap.ctx, mem, (size_t)dsize) : NULL;
+			if (n != mem) {
+				if (n) { /* moved: the old memory is freed, pointers into it dangle */
+					x->grave_bytes -= d->dsize;
+					if (hop__amap_get(&x->bydst, (uint64_t)(uintptr_t)mem) == g)
+						hop__amap_del(&x->bydst, (uint64_t)(uintptr_t)mem);
+					d->grave = 0;
+					d->dst = NULL;
+					x->stale_all = 1;
+					x->why_all = "a block came back larger where one was dropped, and moved";
+					memset(n, 0, (size_t)dsize);
+					return n;
+				}
+				goto suspect;
+			}
+		}
+		x->grave_bytes -= d->dsize;
+		d->grave = 0;
+		d->dst = NULL;
+		memset(mem, 0, (size_t)dsize);
+		x->came_back++;
+		return mem; /* the caller lists it in bydst under the new object */
+	}
+suspect:
+	grave_release(x, g);
+	x->stale_all = 1;
+	x->why_all = "a block came back where one was dropped, of another type, smaller, or not kept";
+	return NULL;
 }
 
 /* Set up (first time) the object for o: our type, our memory. */
@@ -1388,7 +1470,9 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 		if (dsize > ((uint64_t)1 << 40) || dsize != (size_t)dsize)
 			return hop__fail(HOP_ENOMEM, "block 0x%llx: %llu bytes is too large", (unsigned long long)o->addr,
 					 (unsigned long long)dsize);
-		void *mem = x->heap.alloc(x->heap.ctx, (size_t)dsize);
+		void *mem = come_back(x, o, tt, dsize);
+		if (!mem)
+			mem = x->heap.alloc(x->heap.ctx, (size_t)dsize);
 		if (!mem)
 			return hop__fail(HOP_ENOMEM, "block 0x%llx: cannot allocate %llu bytes", (unsigned long long)o->addr,
 					 (unsigned long long)dsize);
@@ -1413,8 +1497,6 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 			xo->at_end = 1;
 		if (o->size && (nb = hop__amap_get(&x->byaddr, o->addr + o->size)) != HOP_NONE)
 			x->objs[nb].at_end = 1;
-		if (hop__amap_get(&x->dropped, o->addr) != HOP_NONE)
-			x->stale_all = 1; /* see struct hop_xlate */
 		break;
 	}
 	case HOP_OBJ_LITERAL: {
@@ -1623,19 +1705,30 @@ int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr)
 	if (id == HOP_NONE)
 		return hop__fail(HOP_ENOENT, "drop: no object at origin 0x%llx", (unsigned long long)origin_addr);
 	struct xobj *xo = &x->objs[id];
-	if (xo->owned && xo->dst)
-		x->heap.release(x->heap.ctx, xo->dst);
 	if (xo->in_sum)
 		hop__digest_sub(x->sum, xo->hash);
 	xo->in_sum = 0;
-	if (xo->o.kind == HOP_OBJ_BLOCK) {
-		if (xo->dst && hop__amap_get(&x->bydst, (uint64_t)(uintptr_t)xo->dst) == id)
-			hop__amap_del(&x->bydst, (uint64_t)(uintptr_t)xo->dst);
-		if (hop__amap_put(&x->dropped, origin_addr, id) < 0)
-			x->stale_all = 1; /* cannot remember it: trust no cached hash */
+	/* a block's memory is kept for one that may come back at its origin
+	 * address (come_back), within a bound; it stays listed in bydst, so a
+	 * pointer into it hashes as a pointer into the dropped block did */
+	if (xo->o.kind == HOP_OBJ_BLOCK && xo->owned && xo->dst && x->grave_bytes + xo->dsize <= GRAVE_MAX &&
+	    hop__amap_put(&x->dropped, origin_addr, id) == 0) {
+		xo->grave = 1;
+		x->grave_bytes += xo->dsize;
+	} else {
+		if (xo->o.kind == HOP_OBJ_BLOCK) {
+			if (xo->dst && hop__amap_get(&x->bydst, (uint64_t)(uintptr_t)xo->dst) == id)
+				hop__amap_del(&x->bydst, (uint64_t)(uintptr_t)xo->dst);
+			if (hop__amap_put(&x->dropped, origin_addr, id) < 0) {
+				x->stale_all = 1; /* cannot remember it: trust no cached hash */
+				x->why_all = "out of memory for the dropped blocks";
+			}
+		}
+		if (xo->owned && xo->dst)
+			x->heap.release(x->heap.ctx, xo->dst);
+		xo->dst = NULL;
 	}
 	xo->live = 0;
-	xo->dst = NULL;
 	free(xo->old);
 	xo->old = NULL;
 	hop__amap_del(&x->byaddr, origin_addr);
@@ -1982,21 +2075,23 @@ static int hash_obj(struct hop_xlate *x, struct xobj *o, struct dctx *c)
 }
 
 /* Bring the kept digest up to date: hash the objects changed since the last
- * call (all of them when a block was created again where an older one was
- * dropped). Cheap when little changed, so the destination runs it after each
- * round and the final pause only hashes the final delta. A hash depends on
- * where pointers lead, i.e. on other objects: those are kept apart by the
- * origin addresses a pointer's normal form names, which only a block created
- * again at an old address can make ambiguous (stale_all). */
+ * call (all of them when the kept hashes cannot be trusted, stale_all).
+ * Cheap when little changed, so the destination runs it after each round
+ * and the final pause only hashes the final delta. A hash depends on where
+ * pointers lead, i.e. on other objects: those are kept apart by the origin
+ * addresses a pointer's normal form names, which only a block created again
+ * at an old address can make ambiguous; come_back keeps that case in
+ * proportion to the block, and sets stale_all when it cannot. */
 int hop__xlate_digest_warm(struct hop_xlate *x)
 {
 	struct dctx c = { x, NULL, 0 };
-	int rc = 0;
+	size_t nh = 0;
+	int rc = 0, all = x->stale_all;
 	if (x->heap.find != hop__real_heap.find) { /* not our own heap (tests): by sorted addresses */
 		if (!(c.byd = malloc(sizeof(uint32_t) * (x->nobjs + 1))))
 			return hop__fail(HOP_ENOMEM, "digest: out of memory");
 		for (size_t i = 0; i < x->nobjs; i++)
-			if (x->objs[i].live && x->objs[i].o.kind == HOP_OBJ_BLOCK)
+			if ((x->objs[i].live || x->objs[i].grave) && x->objs[i].o.kind == HOP_OBJ_BLOCK)
 				c.byd[c.n++] = (uint32_t)i;
 		sort_x = x;
 		qsort(c.byd, c.n, sizeof(uint32_t), cmp_dst);
@@ -2008,13 +2103,19 @@ int hop__xlate_digest_warm(struct hop_xlate *x)
 			x->objs[i].queued = 0;
 		}
 		x->nstale = 0;
-		hop__amap_free(&x->dropped);
 		x->stale_all = 0;
+		/* every hash is fresh now: a block coming back where one was dropped
+		 * before can change none, except where the dropped block's memory
+		 * is kept (the pointers into it hashed as pointers into it) */
+		hop__amap_free(&x->dropped);
 		for (size_t i = 0; i < x->nobjs && rc == 0; i++) {
 			struct xobj *o = &x->objs[i];
+			if (o->grave && o->o.kind == HOP_OBJ_BLOCK && hop__amap_put(&x->dropped, o->o.addr, (uint32_t)i) < 0)
+				grave_release(x, (uint32_t)i);
 			if (!o->live || o->o.kind == HOP_OBJ_LITERAL)
 				continue;
 			if ((rc = hash_obj(x, o, &c)) == 0) {
+				nh++;
 				hop__digest_add(x->sum, o->hash);
 				o->in_sum = o->hashed = 1;
 			}
@@ -2031,6 +2132,7 @@ int hop__xlate_digest_warm(struct hop_xlate *x)
 				hop__digest_sub(x->sum, o->hash);
 			o->in_sum = 0;
 			if ((rc = hash_obj(x, o, &c)) == 0) {
+				nh++;
 				hop__digest_add(x->sum, o->hash);
 				o->in_sum = o->hashed = 1;
 			}
@@ -2046,12 +2148,22 @@ int hop__xlate_digest_warm(struct hop_xlate *x)
 		}
 	}
 	free(c.byd);
+	if (getenv("HOP_TRACE")) /* tests count what the rounds hash (tests/digest/t_comeback.sh) */
+		fprintf(stderr, "hop: [destination] digest: %zu of %zu objects hashed, %zu blocks came back%s%s%s\n", nh,
+			x->nobjs, x->came_back, all ? " (all: " : "", all && x->why_all ? x->why_all : "", all ? ")" : "");
+	x->came_back = 0;
 	return rc;
 }
 
 void hop__xlate_digest_reset(struct hop_xlate *x)
 {
 	x->stale_all = 1;
+	x->why_all = "reset";
+}
+
+size_t hop__xlate_digest_pending(const struct hop_xlate *x)
+{
+	return x->stale_all ? x->nobjs : x->nstale;
 }
 
 int hop__xlate_digest(struct hop_xlate *x, uint8_t digest[HOP_DIGEST_LEN])

@@ -56,6 +56,10 @@ struct hop_heap_ops {
 	void *(*alloc)(void *ctx, size_t size); /* zeroed memory */
 	void (*release)(void *ctx, void *p);
 	void *ctx;
+	/* optional, like realloc (the block's address after, p when it stayed in
+	 * place; NULL and p untouched on failure): lets the destination give a
+	 * block that comes back larger the memory of the one dropped there */
+	void *(*resize)(void *ctx, void *p, size_t size);
 };
 extern const struct hop_heap_ops hop__real_heap;
 
@@ -133,6 +137,11 @@ int hop__xlate_digest_warm(struct hop_xlate *x);
 /* Forget every kept hash: the next digest hashes the whole state again
  * (after something other than the translator wrote translated memory). */
 void hop__xlate_digest_reset(struct hop_xlate *x);
+/* How many objects the next hop__xlate_digest_warm would hash (every one
+ * when the kept hashes cannot be trusted): the destination does a large
+ * amount before it acknowledges a phase, so that it never runs into the
+ * pause unseen by the origin. */
+size_t hop__xlate_digest_pending(const struct hop_xlate *x);
 
 /* ---- objects on the wire / in an image file ----------------------------------
  * Fixed-width big-endian record: kind u8, var u32, addr u64, size u64,

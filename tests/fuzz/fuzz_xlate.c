@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(b);
 		return 0;
 	}
-	struct hop_heap_ops ops = { f_find, f_alloc, f_release, &heap };
+	struct hop_heap_ops ops = { f_find, f_alloc, f_release, &heap, NULL };
 	struct hop_xlate *x;
 	if (hop__xlate_new(im->idx, im->bias, dest, 0, &ops, &x) == 0) {
 		uint8_t d[HOP_DIGEST_LEN];

@@ -610,7 +610,9 @@ static void i_cleanup(struct in *in)
 
 /* The translator's tables are as large as the state (tens of ms to free for
  * 300k objects): a thread of ours frees them, so the program resumes at
- * once. They are hop's runtime memory (libc's heap), never the program's.
+ * once. They are hop's runtime memory (libc's heap), never the program's,
+ * except the memory of dropped blocks kept for blocks that did not come
+ * back (xlate.c come_back), which goes back to the program's heap.
  * The thread is started before the phases and waits: starting one takes
  * 0.2-1.3 ms on a busy machine, which at the switch would be pause. */
 static struct {

@@ -411,7 +411,9 @@ static int on_phase_end(struct in *in)
 	 * a short round, i.e. in the pause, and the origin's stop rule would not
 	 * see it (1M keys: 13 s of hashing left at the switch after the bulk;
 	 * 1 s at 300k when a block came back of another size in the last round) */
-	if (in->phase == PH_BULK || hop__xlate_digest_pending(in->x) > WARM_BEFORE_ACK) {
+	int warmed = in->phase == PH_BULK ||
+		     (in->phase == PH_ROUND && hop__xlate_digest_pending(in->x) > WARM_BEFORE_ACK);
+	if (warmed) {
 		hop__xlate_settle(in->x);
 		hop__xlate_digest_warm(in->x);
 	}
@@ -434,7 +436,7 @@ static int on_phase_end(struct in *in)
 	/* while the origin collects its next delta, hash what this phase changed,
 	 * so the digest at the switch costs only the final delta (a failure here
 	 * is provisional: those objects are hashed again later) */
-	if (rc == 0 && !in->final_done) {
+	if (rc == 0 && !in->final_done && !warmed) {
 		hop__xlate_settle(in->x); /* parked pointers whose target arrived */
 		hop__xlate_digest_warm(in->x);
 	}

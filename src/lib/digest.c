@@ -132,9 +132,8 @@ static inline void hash_tagged(struct hop_hash *h, uint8_t tag, uint64_t v)
 	h->acc = v >> (64 - s);
 }
 
-void hop__hash_update(struct hop_hash *h, const void *p, size_t n)
+static inline __attribute__((always_inline)) void hash_bytes(struct hop_hash *h, const uint8_t *in, size_t n)
 {
-	const uint8_t *in = p;
 	unsigned k = (unsigned)(h->len & 7);
 	uint64_t acc = h->acc;
 	h->len += n;
@@ -167,6 +166,11 @@ void hop__hash_update(struct hop_hash *h, const void *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		acc |= (uint64_t)in[i] << (8 * i);
 	h->acc = acc;
+}
+
+void hop__hash_update(struct hop_hash *h, const void *p, size_t n)
+{
+	hash_bytes(h, p, n);
 }
 
 void hop__hash_final(struct hop_hash *h, uint64_t out[2])
@@ -243,8 +247,26 @@ int hop__scalar(const struct hop_index *idx, uint32_t t, int *is_signed, int *fm
 	return HOP_SC_NONE;
 }
 
+/* the common sizes as one load (the compiler merges the byte reads) */
+static inline uint64_t be64(const uint8_t *p)
+{
+	return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 | (uint64_t)p[3] << 32 |
+	       (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7];
+}
+
 uint64_t hop__get_uint(const uint8_t *p, unsigned size, int big_endian)
 {
+	switch (size) {
+	case 1:
+		return p[0];
+	case 2:
+		return big_endian ? (uint64_t)p[0] << 8 | p[1] : (uint64_t)p[1] << 8 | p[0];
+	case 4:
+		return big_endian ? (uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 | (uint64_t)p[2] << 8 | p[3]
+				  : (uint64_t)p[3] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[1] << 8 | p[0];
+	case 8:
+		return big_endian ? be64(p) : le64(p);
+	}
 	uint64_t v = 0;
 	if (big_endian)
 		for (unsigned i = 0; i < size; i++)
@@ -319,13 +341,14 @@ int hop__lay_new(const struct hop_index *idx, struct hop_lay **out)
 		return rc;
 	}
 	l->tflags = calloc(idx->ntypes + 1, 1);
+	l->scal = calloc(idx->ntypes + 1, 1);
 	l->order = calloc(idx->ntypes + 1, sizeof(uint32_t *));
 	l->names_cap = pow2_above(idx->ntypes);
 	l->names = malloc(sizeof(uint32_t) * l->names_cap);
 	l->vnames_cap = pow2_above(idx->nvars);
 	l->vnames = malloc(sizeof(uint32_t) * l->vnames_cap);
 	l->vsorted = malloc(sizeof(uint32_t) * (idx->nvars + 1));
-	if (!l->tflags || !l->order || !l->names || !l->vnames || !l->vsorted) {
+	if (!l->tflags || !l->scal || !l->order || !l->names || !l->vnames || !l->vsorted) {
 		hop__lay_free(l);
 		return hop__fail(HOP_ENOMEM, "layout: out of memory");
 	}
@@ -384,6 +407,7 @@ void hop__lay_free(struct hop_lay *l)
 			free(l->order[t]);
 	free(l->order);
 	free(l->tflags);
+	free(l->scal);
 	free(l->names);
 	free(l->vnames);
 	free(l->vsorted);
@@ -493,7 +517,7 @@ const uint32_t *hop__lay_order(struct hop_lay *l, uint32_t t)
 	if (l->order[t])
 		return l->order[t];
 	const struct hop_type *ty = &l->idx->types[t];
-	uint32_t *o = malloc(sizeof(uint32_t) * (ty->nmembers + 1));
+	uint32_t *o = malloc(sizeof(uint32_t) * (2 * ty->nmembers + 1));
 	if (!o)
 		return NULL;
 	for (uint32_t k = 0; k < ty->nmembers; k++)
@@ -505,6 +529,8 @@ const uint32_t *hop__lay_order(struct hop_lay *l, uint32_t t)
 			o[j] = o[j - 1];
 			o[j - 1] = tmp;
 		}
+	for (uint32_t k = 0; k < ty->nmembers; k++) /* the digest hashes each name with its NUL */
+		o[ty->nmembers + k] = (uint32_t)strlen(l->idx->members[o[k]].name) + 1;
 	l->order[t] = o;
 	return o;
 }
@@ -806,6 +832,23 @@ static void emit_float(struct hop_hash *h, int fmt, const uint8_t *p, int be)
 
 static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p);
 
+/* hop__scalar, remembered per type: the walk asks it for every value. One
+ * byte: known 0x80 | format << 4 | signed << 3 | class. */
+static inline int lay_scalar(struct hop_lay *l, uint32_t t, int *is_signed, int *fmt)
+{
+	if (t >= l->idx->ntypes)
+		return hop__scalar(l->idx, t, is_signed, fmt);
+	uint8_t c = l->scal[t];
+	if (!c) {
+		int k = hop__scalar(l->idx, t, is_signed, fmt);
+		c = (uint8_t)(0x80 | *fmt << 4 | *is_signed << 3 | k);
+		l->scal[t] = c;
+	}
+	*is_signed = c >> 3 & 1;
+	*fmt = c >> 4 & 7;
+	return c & 7;
+}
+
 static int dwalk_struct(struct dwalk *w, uint32_t t, const uint8_t *p)
 {
 	const struct hop_index *idx = w->l->idx;
@@ -817,10 +860,10 @@ static int dwalk_struct(struct dwalk *w, uint32_t t, const uint8_t *p)
 		const struct hop_member *m = &idx->members[order[k]];
 		const struct hop_type *mt = &idx->types[m->type];
 		int rc;
-		emit_name(w->h, m->name);
+		hash_bytes(w->h, (const uint8_t *)m->name, order[ty->nmembers + k]);
 		if (m->bit_size) {
 			int sg, fmt;
-			hop__scalar(idx, m->type, &sg, &fmt);
+			lay_scalar(w->l, m->type, &sg, &fmt);
 			if (mt->kind == HOP_KIND_BASE && mt->enc == HOP_ENC_SIGNED_CHAR)
 				sg = 1;
 			uint64_t u = hop__bits_get(p, m->bit_offset, m->bit_size, idx->big_endian);
@@ -860,7 +903,7 @@ static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p)
 		w->depth--;
 		return hop__fail(HOP_EFORMAT, "digest: types nested too deep");
 	}
-	switch (hop__scalar(idx, t, &sg, &fmt)) {
+	switch (lay_scalar(w->l, t, &sg, &fmt)) {
 	case HOP_SC_INT: {
 		if (ty->size > 8) { /* __int128: bytes, normalised to big endian */
 			for (uint64_t i = 0; i < ty->size; i++)
@@ -891,7 +934,7 @@ static int dwalk_value(struct dwalk *w, uint32_t t, const uint8_t *p)
 		if (ty->kind == HOP_KIND_ARRAY) {
 			uint64_t es = idx->types[ty->target].size;
 			int esg, efmt;
-			if (hop__scalar(idx, ty->target, &esg, &efmt) == HOP_SC_CHAR) {
+			if (lay_scalar(w->l, ty->target, &esg, &efmt) == HOP_SC_CHAR) {
 				hop__hash_update(w->h, p, ty->count);
 				break;
 			}
@@ -924,7 +967,7 @@ int hop__digest_values(struct hop_lay *l, uint32_t type, uint64_t count, uint64_
 	}
 	uint64_t es = idx->types[type].size;
 	int sg, fmt;
-	if (hop__scalar(idx, type, &sg, &fmt) == HOP_SC_CHAR) {
+	if (lay_scalar(l, type, &sg, &fmt) == HOP_SC_CHAR) {
 		hop__hash_update(h, mem, count);
 		return 0;
 	}

@@ -61,6 +61,7 @@ struct hop_lay {
 	const struct hop_index *idx;
 	struct hop_hints *hints;
 	uint8_t *tflags;      /* per type: LAY_* below */
+	uint8_t *scal;        /* per type: hop__scalar's answer once asked (digest.c lay_scalar) */
 	uint32_t **order;     /* per struct type: member ids sorted by name (lazy) */
 	uint32_t *names;      /* open hash of type names -> id */
 	uint32_t names_cap;
@@ -83,7 +84,8 @@ int hop__lay_has_ptr(struct hop_lay *l, uint32_t t);
 uint32_t hop__lay_union_rep(const struct hop_lay *l, uint32_t u);
 /* The flexible array member of struct t (last member, array of count 0), or NULL. */
 const struct hop_member *hop__lay_fam(const struct hop_lay *l, uint32_t t);
-/* Members of struct/union t sorted by name (ids into idx->members); NULL on ENOMEM. */
+/* Members of struct/union t sorted by name (ids into idx->members), then
+ * (at [nmembers + k]) the length of member k's name with its NUL; NULL on ENOMEM. */
 const uint32_t *hop__lay_order(struct hop_lay *l, uint32_t t);
 /* Same type in the sense of translation: same id, or same kind, name and size. */
 int hop__same_type(const struct hop_index *idx, uint32_t a, uint32_t b);

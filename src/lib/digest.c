@@ -132,6 +132,19 @@ static inline void hash_tagged(struct hop_hash *h, uint8_t tag, uint64_t v)
 	h->acc = v >> (64 - s);
 }
 
+/* n (1..8) bytes packed little-endian in w (zero above them): a member's name */
+static inline void hash_small(struct hop_hash *h, uint64_t w, unsigned n)
+{
+	unsigned k = (unsigned)(h->len & 7);
+	uint64_t acc = h->acc | w << (8 * k);
+	h->len += n;
+	if (k + n >= 8) {
+		sip_word(h, acc);
+		acc = k ? w >> (64 - 8 * k) : 0;
+	}
+	h->acc = acc;
+}
+
 static inline __attribute__((always_inline)) void hash_bytes(struct hop_hash *h, const uint8_t *in, size_t n)
 {
 	unsigned k = (unsigned)(h->len & 7);
@@ -254,7 +267,7 @@ static inline uint64_t be64(const uint8_t *p)
 	       (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 | (uint64_t)p[6] << 8 | (uint64_t)p[7];
 }
 
-uint64_t hop__get_uint(const uint8_t *p, unsigned size, int big_endian)
+static inline uint64_t get_uint(const uint8_t *p, unsigned size, int big_endian)
 {
 	switch (size) {
 	case 1:
@@ -275,6 +288,11 @@ uint64_t hop__get_uint(const uint8_t *p, unsigned size, int big_endian)
 		for (unsigned i = size; i-- > 0;)
 			v = v << 8 | p[i];
 	return v;
+}
+
+uint64_t hop__get_uint(const uint8_t *p, unsigned size, int big_endian)
+{
+	return get_uint(p, size, big_endian);
 }
 
 void hop__put_uint(uint8_t *p, unsigned size, int big_endian, uint64_t v)
@@ -342,13 +360,13 @@ int hop__lay_new(const struct hop_index *idx, struct hop_lay **out)
 	}
 	l->tflags = calloc(idx->ntypes + 1, 1);
 	l->scal = calloc(idx->ntypes + 1, 1);
-	l->order = calloc(idx->ntypes + 1, sizeof(uint32_t *));
+	l->plans = calloc(idx->ntypes + 1, sizeof(*l->plans));
 	l->names_cap = pow2_above(idx->ntypes);
 	l->names = malloc(sizeof(uint32_t) * l->names_cap);
 	l->vnames_cap = pow2_above(idx->nvars);
 	l->vnames = malloc(sizeof(uint32_t) * l->vnames_cap);
 	l->vsorted = malloc(sizeof(uint32_t) * (idx->nvars + 1));
-	if (!l->tflags || !l->scal || !l->order || !l->names || !l->vnames || !l->vsorted) {
+	if (!l->tflags || !l->scal || !l->plans || !l->names || !l->vnames || !l->vsorted) {
 		hop__lay_free(l);
 		return hop__fail(HOP_ENOMEM, "layout: out of memory");
 	}
@@ -402,10 +420,10 @@ void hop__lay_free(struct hop_lay *l)
 {
 	if (!l)
 		return;
-	if (l->order)
+	if (l->plans)
 		for (uint32_t t = 0; t < l->idx->ntypes; t++)
-			free(l->order[t]);
-	free(l->order);
+			free(l->plans[t]);
+	free(l->plans);
 	free(l->tflags);
 	free(l->scal);
 	free(l->names);
@@ -510,29 +528,6 @@ const struct hop_member *hop__lay_fam(const struct hop_lay *l, uint32_t t)
 	if (mt->kind == HOP_KIND_ARRAY && mt->count == 0 && !m->bit_size && idx->types[mt->target].size)
 		return m;
 	return NULL;
-}
-
-const uint32_t *hop__lay_order(struct hop_lay *l, uint32_t t)
-{
-	if (l->order[t])
-		return l->order[t];
-	const struct hop_type *ty = &l->idx->types[t];
-	uint32_t *o = malloc(sizeof(uint32_t) * (2 * ty->nmembers + 1));
-	if (!o)
-		return NULL;
-	for (uint32_t k = 0; k < ty->nmembers; k++)
-		o[k] = ty->first_member + k;
-	/* insertion sort by name: structs are small and this runs once per type */
-	for (uint32_t i = 1; i < ty->nmembers; i++)
-		for (uint32_t j = i; j > 0 && strcmp(l->idx->members[o[j - 1]].name, l->idx->members[o[j]].name) > 0; j--) {
-			uint32_t tmp = o[j];
-			o[j] = o[j - 1];
-			o[j - 1] = tmp;
-		}
-	for (uint32_t k = 0; k < ty->nmembers; k++) /* the digest hashes each name with its NUL */
-		o[ty->nmembers + k] = (uint32_t)strlen(l->idx->members[o[k]].name) + 1;
-	l->order[t] = o;
-	return o;
 }
 
 int hop__same_type(const struct hop_index *idx, uint32_t a, uint32_t b)
@@ -849,45 +844,147 @@ static inline int lay_scalar(struct hop_lay *l, uint32_t t, int *is_signed, int 
 	return c & 7;
 }
 
+/* A struct's digest plan: its members in name order, each with what the
+ * walk needs at hand (the name packed for the hash, the offset, the scalar
+ * class), so the plain scalars and pointers of a struct are hashed without a
+ * call, a look-up or a strlen each. Other members (bit-fields, arrays,
+ * nested structs, unions, floats, the FAM) take the general path. */
+enum { DS_OTHER, DS_INT, DS_CHAR, DS_PTR };
+struct dstep {
+	uint64_t name;    /* name and NUL, packed little-endian, when nlen <= 8 */
+	uint64_t off;
+	uint32_t member, nlen;
+	uint32_t pointee; /* DS_PTR */
+	uint8_t kind, size, sg;
+};
+struct hop_dplan {
+	uint32_t n;
+	struct dstep step[];
+};
+
+static const struct hop_dplan *lay_dplan(struct hop_lay *l, uint32_t t)
+{
+	if (l->plans[t])
+		return l->plans[t];
+	const struct hop_index *idx = l->idx;
+	const struct hop_type *ty = &idx->types[t];
+	struct hop_dplan *pl = malloc(sizeof(*pl) + sizeof(struct dstep) * (ty->nmembers + 1));
+	if (!pl)
+		return NULL;
+	pl->n = ty->nmembers;
+	uint32_t *o = malloc(sizeof(uint32_t) * (ty->nmembers + 1));
+	if (!o) {
+		free(pl);
+		return NULL;
+	}
+	for (uint32_t k = 0; k < ty->nmembers; k++)
+		o[k] = ty->first_member + k;
+	/* insertion sort by name: structs are small and this runs once per type */
+	for (uint32_t i = 1; i < ty->nmembers; i++)
+		for (uint32_t j = i; j > 0 && strcmp(idx->members[o[j - 1]].name, idx->members[o[j]].name) > 0; j--) {
+			uint32_t tmp = o[j];
+			o[j] = o[j - 1];
+			o[j - 1] = tmp;
+		}
+	for (uint32_t k = 0; k < ty->nmembers; k++) {
+		struct dstep *s = &pl->step[k];
+		const struct hop_member *m = &idx->members[o[k]];
+		const struct hop_type *mt = &idx->types[m->type];
+		size_t nl = strlen(m->name) + 1;
+		int sg, fmt;
+		memset(s, 0, sizeof(*s));
+		s->member = o[k];
+		s->nlen = (uint32_t)nl;
+		for (size_t i = 0; nl <= 8 && i < nl; i++)
+			s->name |= (uint64_t)(uint8_t)m->name[i] << (8 * i);
+		s->off = m->offset;
+		if (m->bit_size)
+			continue; /* DS_OTHER */
+		switch (lay_scalar(l, m->type, &sg, &fmt)) {
+		case HOP_SC_INT:
+			if (mt->size >= 1 && mt->size <= 8) {
+				s->kind = DS_INT;
+				s->size = (uint8_t)mt->size;
+				s->sg = (uint8_t)sg;
+			}
+			break;
+		case HOP_SC_CHAR:
+			s->kind = DS_CHAR;
+			break;
+		case HOP_SC_PTR:
+			s->kind = DS_PTR;
+			s->pointee = mt->target;
+			break;
+		}
+	}
+	free(o);
+	l->plans[t] = pl;
+	return pl;
+}
+
+/* a member that is no plain scalar or pointer (its name is hashed) */
+static int dwalk_member(struct dwalk *w, uint32_t t, const struct hop_member *m, const uint8_t *p)
+{
+	const struct hop_index *idx = w->l->idx;
+	const struct hop_type *mt = &idx->types[m->type];
+	int rc;
+	if (m->bit_size) {
+		int sg, fmt;
+		lay_scalar(w->l, m->type, &sg, &fmt);
+		if (mt->kind == HOP_KIND_BASE && mt->enc == HOP_ENC_SIGNED_CHAR)
+			sg = 1;
+		uint64_t u = hop__bits_get(p, m->bit_offset, m->bit_size, idx->big_endian);
+		if (sg && m->bit_size < 64 && (u >> (m->bit_size - 1) & 1))
+			u |= ~0ull << m->bit_size;
+		emit_int(w->h, (int64_t)u);
+		return 0;
+	}
+	if (mt->kind == HOP_KIND_ARRAY && mt->count == 0)
+		return 0; /* flexible array member: the object walk does it */
+	if (mt->kind == HOP_KIND_UNION) {
+		uint32_t live;
+		int has;
+		if ((rc = hop__union_live(w->l, t, m, p, &live, &has)) < 0)
+			return rc;
+		if (has) {
+			const struct hop_member *lm = &idx->members[live];
+			emit_name(w->h, lm->name);
+			return dwalk_value(w, lm->type, p + m->offset + lm->offset);
+		}
+	}
+	return dwalk_value(w, m->type, p + m->offset);
+}
+
 static int dwalk_struct(struct dwalk *w, uint32_t t, const uint8_t *p)
 {
 	const struct hop_index *idx = w->l->idx;
-	const struct hop_type *ty = &idx->types[t];
-	const uint32_t *order = hop__lay_order(w->l, t);
-	if (!order)
+	const struct hop_dplan *pl = lay_dplan(w->l, t);
+	int be = idx->big_endian, rc;
+	if (!pl)
 		return hop__fail(HOP_ENOMEM, "digest: out of memory");
-	for (uint32_t k = 0; k < ty->nmembers; k++) {
-		const struct hop_member *m = &idx->members[order[k]];
-		const struct hop_type *mt = &idx->types[m->type];
-		int rc;
-		hash_bytes(w->h, (const uint8_t *)m->name, order[ty->nmembers + k]);
-		if (m->bit_size) {
-			int sg, fmt;
-			lay_scalar(w->l, m->type, &sg, &fmt);
-			if (mt->kind == HOP_KIND_BASE && mt->enc == HOP_ENC_SIGNED_CHAR)
-				sg = 1;
-			uint64_t u = hop__bits_get(p, m->bit_offset, m->bit_size, idx->big_endian);
-			if (sg && m->bit_size < 64 && (u >> (m->bit_size - 1) & 1))
-				u |= ~0ull << m->bit_size;
-			emit_int(w->h, (int64_t)u);
+	for (uint32_t k = 0; k < pl->n; k++) {
+		const struct dstep *s = &pl->step[k];
+		const struct hop_member *m = &idx->members[s->member];
+		if (s->nlen <= 8)
+			hash_small(w->h, s->name, s->nlen);
+		else
+			hash_bytes(w->h, (const uint8_t *)m->name, s->nlen);
+		switch (s->kind) {
+		case DS_INT: { /* as dwalk_value's HOP_SC_INT */
+			uint64_t u = get_uint(p + s->off, s->size, be);
+			if (s->sg && s->size < 8 && (u >> (8 * s->size - 1) & 1))
+				u |= ~0ull << (8 * s->size);
+			hash_tagged(w->h, 'i', u);
 			continue;
 		}
-		if (mt->kind == HOP_KIND_ARRAY && mt->count == 0)
-			continue; /* flexible array member: the object walk does it */
-		if (mt->kind == HOP_KIND_UNION && ty->kind == HOP_KIND_STRUCT) {
-			uint32_t live;
-			int has;
-			if ((rc = hop__union_live(w->l, t, m, p, &live, &has)) < 0)
-				return rc;
-			if (has) {
-				const struct hop_member *lm = &idx->members[live];
-				emit_name(w->h, lm->name);
-				if ((rc = dwalk_value(w, lm->type, p + m->offset + lm->offset)) < 0)
-					return rc;
-				continue;
-			}
+		case DS_CHAR:
+			hash_u8(w->h, p[s->off]);
+			continue;
+		case DS_PTR:
+			w->norm(w->ctx, get_uint(p + s->off, idx->pointer_size, be), s->pointee, w->h);
+			continue;
 		}
-		if ((rc = dwalk_value(w, m->type, p + m->offset)) < 0)
+		if ((rc = dwalk_member(w, t, m, p)) < 0)
 			return rc;
 	}
 	return 0;

@@ -57,12 +57,13 @@ uint64_t hop__bits_get(const uint8_t *base, uint64_t bit, unsigned width, int bi
 void hop__bits_put(uint8_t *base, uint64_t bit, unsigned width, int big_endian, uint64_t v);
 
 /* ---- a layout cache over one index ---------------------------------------------- */
+struct hop_dplan;
 struct hop_lay {
 	const struct hop_index *idx;
 	struct hop_hints *hints;
 	uint8_t *tflags;      /* per type: LAY_* below */
 	uint8_t *scal;        /* per type: hop__scalar's answer once asked (digest.c lay_scalar) */
-	uint32_t **order;     /* per struct type: member ids sorted by name (lazy) */
+	struct hop_dplan **plans; /* per struct type: its members in name order for the digest walk (lazy) */
 	uint32_t *names;      /* open hash of type names -> id */
 	uint32_t names_cap;
 	uint32_t *vnames;     /* open hash of var names -> id */
@@ -84,9 +85,6 @@ int hop__lay_has_ptr(struct hop_lay *l, uint32_t t);
 uint32_t hop__lay_union_rep(const struct hop_lay *l, uint32_t u);
 /* The flexible array member of struct t (last member, array of count 0), or NULL. */
 const struct hop_member *hop__lay_fam(const struct hop_lay *l, uint32_t t);
-/* Members of struct/union t sorted by name (ids into idx->members), then
- * (at [nmembers + k]) the length of member k's name with its NUL; NULL on ENOMEM. */
-const uint32_t *hop__lay_order(struct hop_lay *l, uint32_t t);
 /* Same type in the sense of translation: same id, or same kind, name and size. */
 int hop__same_type(const struct hop_index *idx, uint32_t a, uint32_t b);
 /* Is there a subobject of type s at byte off of a value of type t? */

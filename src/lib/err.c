@@ -38,6 +38,12 @@ const char *hop_last_error(void)
 	return last_msg;
 }
 
+void hop__error_set(const char *msg)
+{
+	if (msg != last_msg)
+		snprintf(last_msg, sizeof(last_msg), "%s", msg);
+}
+
 void hop__clear_error(void)
 {
 	last_msg[0] = '\0';

@@ -19,6 +19,10 @@ int hop__sysfail_at(const char *file, int line, const char *fmt, ...)
 #define hop__fail(code, ...) hop__fail_at(__FILE__, __LINE__, (code), __VA_ARGS__)
 #define hop__sysfail(...) hop__sysfail_at(__FILE__, __LINE__, __VA_ARGS__)
 
+/* Make msg this thread's last message, as it is (a message recorded by
+ * another thread, carried over: bg.c). */
+void hop__error_set(const char *msg);
+
 /* Forget the last message (used by tests and before retrying). */
 void hop__clear_error(void);
 

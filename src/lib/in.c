@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bg.h"
 #include "bytes.h"
 #include "ctl.h"
 #include "err.h"
@@ -462,7 +463,24 @@ static int on_freeze(struct in *in, const struct hop_frame *f)
 }
 
 /* ---- step: phases until the digest ----------------------------------------------------------- */
+static int frames(struct in *in, int one_phase);
+
+/* The rest of a phase before the freeze: its DATA, PHASE_END and what
+ * follows the acknowledgement, at background priority (bg.c) -- the origin
+ * runs meanwhile. FREEZE comes between phases: this program's thread reads
+ * it at its own priority, and the final phase and all after it run there. */
+static int phase_rest(void *arg)
+{
+	return frames(arg, 1);
+}
+
 static int i_phases(struct in *in)
+{
+	return frames(in, 0);
+}
+
+/* Frames until the final phase ends, or (one_phase) until this phase ends. */
+static int frames(struct in *in, int one_phase)
 {
 	struct hop_frame f;
 	int rc, timeout = in->c.timeout_ms;
@@ -478,13 +496,15 @@ static int i_phases(struct in *in)
 		switch (f.type) {
 		case HOP_F_PHASE:
 			rc = on_phase(in, &f);
+			if (rc == 0 && !in->frozen && !one_phase)
+				rc = hop__background("destination phase", phase_rest, in);
 			break;
 		case HOP_F_DATA:
 			rc = on_data(in, &f);
 			break;
 		case HOP_F_PHASE_END:
 			rc = on_phase_end(in);
-			if (rc == 0 && in->final_done)
+			if (rc == 0 && (in->final_done || one_phase))
 				return 0; /* the origin computes its digest meanwhile */
 			break;
 		case HOP_F_FREEZE:

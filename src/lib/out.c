@@ -24,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bg.h"
 #include "bytes.h"
 #include "ctl.h"
 #include "err.h"
@@ -489,23 +490,41 @@ static void replaced(struct out *o)
 		add_drop(o, a[i]);
 }
 
+struct collect {
+	struct out *o;
+	int last;     /* the program is parked: the last collect (track.h) */
+	int overflow;
+};
+
+/* dirty pages first, frees second: every free that came before a write
+ * this collect reports is then known, so a block freed and reused for
+ * another type is dropped from the scan before its new pointers are read.
+ * Holds the tracker's and the heap's locks, which the program's thread may
+ * spin on: at the worker's priority, never in the background (bg.c). */
+static int collect(void *arg)
+{
+	struct collect *c = arg;
+	long pages = c->last ? hop__track_collect_last(add_range, c->o) : hop__track_collect(add_range, c->o);
+	if (pages < 0)
+		return (int)pages;
+	if (hop__heap_log_take(freed, c->o, &c->overflow) < 0)
+		c->overflow = 1;
+	return 0;
+}
+
 /* Collect what changed since the last pass and rescan it; *ids gets the
  * changed objects. Failures of the rescan are provisional while running
  * (frozen = 0): the ranges are kept and redone next time. */
 static int delta(struct out *o, int frozen, size_t **ids, size_t *n, uint64_t *dirty_bytes)
 {
-	int overflow = 0, rc;
+	struct collect c = { o, frozen, 0 };
+	int overflow, rc;
 	uint64_t t = hop__now_us();
 
 	o->ndirty = 0;
-	/* dirty pages first, frees second: every free that came before a write
-	 * this collect reports is then known, so a block freed and reused for
-	 * another type is dropped from the scan before its new pointers are read */
-	long pages = frozen ? hop__track_collect_last(add_range, o) : hop__track_collect(add_range, o);
-	if (pages < 0)
-		return (int)pages;
-	if (hop__heap_log_take(freed, o, &overflow) < 0)
-		overflow = 1;
+	if ((rc = hop__urgent(collect, &c)) < 0)
+		return rc;
+	overflow = c.overflow;
 	if (overflow) /* frees were lost: the scan may hold blocks that are gone; settle it at the freeze */
 		o->need_full = 1;
 	if (o->hard || overflow) { /* everything counts as written */
@@ -667,6 +686,22 @@ static int o_rounds(struct out *o)
 			return 0;
 		}
 	}
+}
+
+/* The bulk and the rounds: work nothing but the migration waits for, at
+ * background priority while the program runs (bg.c). The freeze and all
+ * that follows run at the worker's own priority. */
+static int o_precopy(void *arg)
+{
+	struct out *o = arg;
+	int rc;
+	if ((rc = o_bulk(o)) < 0)
+		return rc;
+	trace("bulk");
+	if ((rc = o_rounds(o)) < 0)
+		return rc;
+	trace("rounds");
+	return 0;
 }
 
 /* ---- step: freeze + final delta -------------------------------------------------------------- */
@@ -891,12 +926,8 @@ int hop__out_run(int fd, const struct hop_mig_params *p, hop_progress_fn progres
 	if ((rc = o_track(&o)) < 0)
 		goto fail;
 	trace("track");
-	if ((rc = o_bulk(&o)) < 0)
+	if ((rc = hop__background("origin bulk and rounds", o_precopy, &o)) < 0)
 		goto fail;
-	trace("bulk");
-	if ((rc = o_rounds(&o)) < 0)
-		goto fail;
-	trace("rounds");
 	if ((rc = o_freeze(&o)) < 0)
 		goto fail;
 	trace("freeze");

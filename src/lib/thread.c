@@ -21,6 +21,7 @@
  * rewrites a thread's own descriptor; the tracker's fault handler calls it
  * too, as a safety net.
  */
+#include <errno.h>
 #include <sched.h>
 #include <stdint.h>
 #include <time.h>
@@ -94,7 +95,7 @@ static void *start(void *p)
 	return r;
 }
 
-int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg)
+static int create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg, unsigned max_tries)
 {
 	unsigned mine = gs_entry();
 	if (!prog_entry)
@@ -104,12 +105,14 @@ int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void
 	 * three: with the agent there, a worker and the destination's cleanup
 	 * thread take turns (both are short-lived next to each other); after 5 s
 	 * the new thread shares ours, as without this file. */
-	for (unsigned tries = 0; !s.entry && tries < 50000; tries++) {
+	for (unsigned tries = 0; !s.entry && tries < max_tries; tries++) {
 		for (unsigned e = TLS_MIN; e < TLS_MIN + TLS_N && !s.entry; e++) {
 			unsigned bit = 1u << (e - TLS_MIN);
 			if (e != prog_entry && e != mine && !(__atomic_fetch_or(&held, bit, __ATOMIC_SEQ_CST) & bit))
 				s.entry = e;
 		}
+		if (!s.entry && max_tries == 1)
+			return EAGAIN; /* none free now: the caller does without a thread */
 		if (!s.entry) {
 			struct timespec ts = { 0, 100000 };
 			nanosleep(&ts, NULL);
@@ -125,11 +128,26 @@ int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void
 	return rc;
 }
 
+int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg)
+{
+	return create(th, at, fn, arg, 50000);
+}
+
+int hop__thread_create_now(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	return create(th, NULL, fn, arg, 1);
+}
+
 #else
 
 int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg)
 {
 	return pthread_create(th, at, fn, arg);
+}
+
+int hop__thread_create_now(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	return pthread_create(th, NULL, fn, arg);
 }
 
 void hop__tls_keep(void)

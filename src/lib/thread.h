@@ -10,6 +10,10 @@
  * as pthread_create. */
 int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg);
 
+/* The same, joinable, default attributes, without waiting for a free TLS
+ * descriptor under i386: EAGAIN if none is free now. */
+int hop__thread_create_now(pthread_t *th, void *(*fn)(void *), void *arg);
+
 /* Write this thread's own base into the TLS descriptor its %gs selects
  * (i386; nothing elsewhere). Signal safe: no libc call. */
 void hop__tls_keep(void);

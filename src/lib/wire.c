@@ -18,6 +18,7 @@
 #include "bytes.h"
 #include "err.h"
 #include "fault.h"
+#include "bg.h"
 #include "wire.h"
 
 static const struct {
@@ -70,9 +71,12 @@ void hop__trace(const char *side, const char *step)
 
 	if (!last)
 		last = now;
+	char b[32];
+	const char *note = hop__trace_on() ? hop__sched_note(b, sizeof(b)) : NULL;
 	if (hop__trace_on())
-		fprintf(stderr, "hop: [%s] %-8s done, %6llu us (at %llu.%06llu)\n", side, step, (unsigned long long)(now - last),
-			(unsigned long long)(now / 1000000u), (unsigned long long)(now % 1000000u));
+		fprintf(stderr, "hop: [%s] %-8s done, %6llu us (at %llu.%06llu)%s%s\n", side, step,
+			(unsigned long long)(now - last), (unsigned long long)(now / 1000000u),
+			(unsigned long long)(now % 1000000u), note ? ", at " : "", note ? note : "");
 	last = now;
 }
 

@@ -2,7 +2,7 @@
 # t_migrate_background.sh -- hop's pre-copy runs at background priority,
 # the pause and everything after an abort at normal priority (src/lib/bg.c).
 #   - during the bulk and the rounds the origin program sees a thread of its
-#     own process at SCHED_IDLE (transition/bgprio.c reads its threads'
+#     own process at SCHED_IDLE (sched/bgprio.c reads its threads'
 #     policies), and its own thread never leaves SCHED_OTHER, nice 0
 #   - HOP_TRACE: the origin's bulk and rounds and the destination's phases
 #     ran on threads at SCHED_IDLE; the steps of the pause (FREEZE ..
@@ -10,10 +10,11 @@
 #   - after aborts (destination killed in the bulk, link cut in the rounds)
 #     no thread of the origin is left at SCHED_IDLE, and it migrates after
 #   - HOP_BACKGROUND=0: no thread at SCHED_IDLE
+#   - unprivileged (setpriv, uid 65534): nice 10 instead, the pause at normal
 #   - the same under qemu (aarch64 origin, s390x destination)
 # timeout: 400
 source "$(dirname "$0")/lib.sh"
-src=$HOP_ROOT/tests/migrate/transition/bgprio.c
+src=$HOP_ROOT/tests/migrate/sched/bgprio.c
 p=$(mt_build x86_64 "$src") || mt_die build
 export HOP_TIMEOUT_MS=20000
 
@@ -71,6 +72,35 @@ mt_expect_committed 1
 saw_idle "$MT_DIR/origin$((MT_N - 1)).out" 1 && mt_die "HOP_BACKGROUND=0, yet a thread ran at SCHED_IDLE"
 grep -q '\[background\]' "$MT_DIR/origin$((MT_N - 1)).err" && mt_die "HOP_BACKGROUND=0, yet a background stretch ran"
 mt_finish
+
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	echo "== unprivileged (uid 65534): no way back from SCHED_IDLE, so nice 10; pause at normal priority"
+	U=$MT_DIR/nobody
+	mkdir -p "$U/run" && chmod 700 "$U/run" && cp "$p" "$U/prog" && cp "$MT_DIR/token" "$U/token" &&
+		chown -R 65534:65534 "$U" && chmod 711 "$MT_DIR" || mt_die "setting up the unprivileged case"
+	as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOP_RUN_DIR="$U/run" HOP_TRACE=1)
+	"${as_nobody[@]}" "$U/prog" 100000 >"$U/o.out" 2>"$U/o.err" &
+	opid=$!
+	MT_PIDS+=("$opid")
+	mt_wait_file "$U/o.out" "^ready" 60 || mt_die "unprivileged origin did not start"
+	"${as_nobody[@]}" hop receive --listen 127.0.0.1:0 --port-file "$U/port" --token-file "$U/token" -- "$U/prog" \
+		>"$U/d.out" 2>"$U/d.err" &
+	rpid=$!
+	MT_PIDS+=("$rpid")
+	for ((i = 0; i < 200; i++)); do [ -s "$U/port" ] && break; sleep 0.05; done
+	RESULT=$("${as_nobody[@]}" hop migrate --to 127.0.0.1:"$(cat "$U/port")" --token-file "$U/token" --json --quiet "$opid")
+	echo "  $RESULT"
+	[ "$(mt_json result)" = committed ] || mt_die "unprivileged migration: $RESULT"
+	mt_wait_file "$U/d.out" "^OK resumed=1" 60 || mt_die "unprivileged destination did not resume"
+	grep -q FAIL "$U/o.out" "$U/d.out" && mt_die "unprivileged: a self-check failed"
+	grep -Eq '\[background\] origin bulk and rounds: thread [0-9]+ at nice 10' "$U/o.err" ||
+		mt_die "unprivileged: the origin's pre-copy did not run at nice 10"
+	grep -Eq '\[background\] destination phase: thread [0-9]+ at nice 10' "$U/d.err" ||
+		mt_die "unprivileged: the destination's phases did not run at nice 10"
+	bad=$(grep -Eh "\[(origin|destination)\] ($pause_steps) +done.*, at " "$U/o.err" "$U/d.err")
+	[ -z "$bad" ] || mt_die "unprivileged: pause steps ran at background priority: $bad"
+	wait "$rpid" || mt_die "unprivileged: hop receive exited $?"
+fi
 
 if command -v qemu-aarch64 >/dev/null && command -v qemu-s390x >/dev/null; then
 	echo "== qemu: aarch64 -> s390x, the same"

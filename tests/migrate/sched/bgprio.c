@@ -1,4 +1,4 @@
-/* transition/bgprio.c -- watches the scheduling of its own process's threads
+/* sched/bgprio.c -- watches the scheduling of its own process's threads
  * while it is migrated (bg.c): hop's pre-copy must run at background
  * priority on a thread of hop's, never on or at the cost of this one.
  *
@@ -8,7 +8,8 @@
  * sees them appear during the bulk and the rounds and vanish after an
  * abort. Its own thread must stay at SCHED_OTHER, nice 0, always: checked
  * every step and after each resume. A list of blocks keeps the bulk long
- * enough to be seen, and a counter keeps the rounds going. */
+ * enough to be seen, and a counter keeps the rounds going. Not in the
+ * pairs matrix (t_migrate_pairs.sh): t_migrate_background.sh runs it. */
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>

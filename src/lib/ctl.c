@@ -480,7 +480,6 @@ int hop__ctl_start(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	pthread_t th;
-	sigset_t all, old;
 	int rc = hop__ctl_path(getpid(), sa.sun_path, sizeof(sa.sun_path));
 
 	if (rc < 0)
@@ -498,15 +497,8 @@ int hop__ctl_start(void)
 	hop__fds_own_var(&listen_fd); /* restore moves it, never closes it (fds.c) */
 	snprintf(sock_path, sizeof(sock_path), "%s", sa.sun_path);
 	atexit(remove_socket);
-	/* the agent takes no asynchronous signals: they stay the program's */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* the agent takes no asynchronous signals: they stay the program's (thread.c) */
 	rc = hop__thread_create(&th, NULL, agent_main, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		errno = rc;
 		return hop__sysfail("cannot start the agent thread");

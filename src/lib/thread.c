@@ -23,10 +23,28 @@
  */
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "thread.h"
+
+/* hop's threads take no asynchronous signals: those stay the program's (a
+ * handler of the program run on one of hop's threads would run with hop's
+ * heap mode, at its priority, while the program thread is elsewhere). */
+static int spawn(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(th, at, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
 
 #if defined(__i386__)
 #include <asm/ldt.h>
@@ -118,7 +136,7 @@ static int create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), 
 			nanosleep(&ts, NULL);
 		}
 	}
-	int rc = pthread_create(th, at, start, &s);
+	int rc = spawn(th, at, start, &s);
 	hop__tls_keep(); /* clone() wrote the new thread's base into our descriptor */
 	if (rc == 0)
 		while (!__atomic_load_n(&s.done, __ATOMIC_ACQUIRE))
@@ -142,12 +160,12 @@ int hop__thread_create_now(pthread_t *th, void *(*fn)(void *), void *arg)
 
 int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg)
 {
-	return pthread_create(th, at, fn, arg);
+	return spawn(th, at, fn, arg);
 }
 
 int hop__thread_create_now(pthread_t *th, void *(*fn)(void *), void *arg)
 {
-	return pthread_create(th, NULL, fn, arg);
+	return spawn(th, NULL, fn, arg);
 }
 
 void hop__tls_keep(void)

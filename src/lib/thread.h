@@ -5,7 +5,8 @@
 
 #include <pthread.h>
 
-/* pthread_create for hop's threads: under i386 the new thread gets a TLS
+/* pthread_create for hop's threads: they block asynchronous signals (the
+ * program's); under i386 the new thread gets a TLS
  * descriptor of its own and the caller's is put back. 0 or an errno value,
  * as pthread_create. */
 int hop__thread_create(pthread_t *th, const pthread_attr_t *at, void *(*fn)(void *), void *arg);

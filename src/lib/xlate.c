@@ -93,7 +93,6 @@ struct xobj {
 	uint8_t grave;           /* dropped, its memory kept for a block that comes back at its
 	                          * origin address (come_back) */
 	uint8_t hookq;           /* queued for its upgrade hook */
-	uint8_t at_end;          /* a block may end where this one starts: resolve() asks byend */
 	uint32_t nparked;        /* live parks this object owns: only then does a slot need a look-up */
 	struct plan *pl;         /* its plan, once compiled (plans live as long as the translator) */
 	uint64_t fam_n;          /* flexible array elements */
@@ -119,7 +118,8 @@ struct hop_xlate {
 	struct xobj *objs;
 	size_t nobjs, cap;
 	struct hop_amap byaddr;     /* origin address -> object (blocks, literals) */
-	struct hop_amap byend;      /* origin end address -> block */
+	struct hop_amap byend;      /* origin end address -> block, once byend_on (need_byend) */
+	int byend_on, byend_oom;
 	uint32_t *byvar;            /* origin var id -> object */
 	struct hop_amap plans;      /* (ft, tt) -> plan number */
 	struct plan **planv;
@@ -131,6 +131,11 @@ struct hop_xlate {
 	uint32_t fnames_cap;
 	uint32_t last;              /* last block a pointer resolved into */
 	uint32_t lastobj;           /* last object set up: objects often come again in the same order */
+	/* blocks come in runs of one type: the last answers, asked again for the next block */
+	uint32_t c_ft, c_tt;        /* origin type -> ours (by name) */
+	struct plan *c_plan;        /* the last plan get_plan returned */
+	uint32_t c_bt, c_pt;        /* hop__end_may_win(from, 1, c_bt, c_pt) = c_emw */
+	int c_emw;
 	/* our objects sorted by destination address, for the digest (lazy) */
 	uint32_t *dsorted;
 	size_t ndsorted;
@@ -160,6 +165,9 @@ struct ectx {
 	uint32_t obj;
 	const uint8_t *sbase;
 	uint64_t lo, hi;  /* window of object offsets to translate */
+	int parked;       /* the object had parked pointers when this translation began: only
+	                   * then may a slot still wait for an earlier value (the parks this
+	                   * translation makes are at slots it has passed) */
 };
 
 static int get_pathobj(void *ctx, uint32_t id, struct hop_pathobj *out)
@@ -455,10 +463,14 @@ static int op_is_copy(const struct xop *o)
 static int get_plan(struct hop_xlate *x, uint32_t ft, uint32_t tt, struct plan **out)
 {
 	uint64_t key = (uint64_t)ft << 32 | tt;
+	if (x->c_plan && x->c_plan->ft == ft && x->c_plan->tt == tt) {
+		*out = x->c_plan;
+		return 0;
+	}
 	uint32_t k = hop__amap_get(&x->plans, key);
 	int rc;
 	if (k != HOP_NONE) {
-		*out = x->planv[k];
+		*out = x->c_plan = x->planv[k];
 		return 0;
 	}
 	struct opv ov = { 0 };
@@ -527,7 +539,7 @@ static int get_plan(struct hop_xlate *x, uint32_t ft, uint32_t tt, struct plan *
 	if ((rc = hop__amap_put(&x->plans, key, (uint32_t)x->nplans)) < 0)
 		return rc;
 	x->nplans++;
-	*out = pl;
+	*out = x->c_plan = pl;
 	return 0;
 }
 
@@ -678,7 +690,10 @@ static void park_kill(struct hop_xlate *x, struct park *pk)
 static int park(struct hop_xlate *x, uint8_t *slot, uint64_t value, uint32_t pt, struct ectx *e, const uint8_t *sp,
 		unsigned dsize)
 {
-	uint32_t k = hop__amap_get(&x->parkslot, (uint64_t)(uintptr_t)slot);
+	/* a slot of an object that had no parks holds none: a record left at it
+	 * (dead, or owned by a dropped block whose memory this is now) is
+	 * replaced in parkslot by the new one, and settle() forgets it */
+	uint32_t k = e->parked ? hop__amap_get(&x->parkslot, (uint64_t)(uintptr_t)slot) : HOP_NONE;
 	if (k != HOP_NONE) {
 		x->parks[k].value = value;
 		x->parks[k].soff = (uint64_t)(sp - e->sbase);
@@ -726,12 +741,53 @@ static void set_parent(struct hop_xlate *x, uint32_t id, struct ectx *e, const u
 	}
 }
 
+/* byend answers whether a pointer to a block's start means the end of the
+ * block before it. Few pointers can (hop__end_may_win: not a char pointer,
+ * not one to a block whose type starts with the pointee), so the map is
+ * built the first time one may, from every live block, and kept from then
+ * on: until then no block pays a put for it. 0, or -1 out of memory (then
+ * finish() refuses: such a pointer may have been taken for the wrong block). */
+static int need_byend(struct hop_xlate *x)
+{
+	if (x->byend_on)
+		return 0;
+	hop__amap_free(&x->byend);
+	for (size_t i = 0; i < x->nobjs; i++) {
+		const struct xobj *b = &x->objs[i];
+		if (b->live && b->o.kind == HOP_OBJ_BLOCK && hop__amap_put(&x->byend, b->o.addr + b->o.size, (uint32_t)i) < 0) {
+			hop__amap_free(&x->byend);
+			x->byend_oom = 1;
+			return -1;
+		}
+	}
+	x->byend_on = 1;
+	return 0;
+}
+
+/* The block ending at origin address p, once byend is on, else HOP_NONE. */
+static uint32_t block_ending_at(struct hop_xlate *x, uint64_t p)
+{
+	return need_byend(x) < 0 ? HOP_NONE : hop__amap_get(&x->byend, p);
+}
+
+/* hop__end_may_win(from, 1, bt, pt), asked again with the same types for
+ * the pointers of one member in a run of blocks of one type */
+static int end_may_win(struct hop_xlate *x, uint32_t bt, uint32_t pt)
+{
+	if (bt != x->c_bt || pt != x->c_pt) {
+		x->c_emw = hop__end_may_win(x->from, 1, bt, pt);
+		x->c_bt = bt;
+		x->c_pt = pt;
+	}
+	return x->c_emw;
+}
+
 /* Pointer p to the start of object id (a block or literal we have). */
 static inline uint64_t to_start(struct hop_xlate *x, uint32_t id, uint64_t p, uint32_t pt, struct ectx *e, const uint8_t *sp)
 {
 	struct xobj *b = &x->objs[id];
-	uint32_t a = b->at_end ? hop__amap_get(&x->byend, p) : HOP_NONE;
-	if (a != HOP_NONE && a != id && x->objs[a].live && b->o.kind == HOP_OBJ_BLOCK &&
+	uint32_t a = b->o.kind == HOP_OBJ_BLOCK && end_may_win(x, b->o.type, pt) ? block_ending_at(x, p) : HOP_NONE;
+	if (a != HOP_NONE && a != id && x->objs[a].live &&
 	    hop__prefer_end(x->from, x->objs[a].o.type, 1, b->o.type, pt))
 		return (uint64_t)(uintptr_t)x->objs[a].dst + x->objs[a].dsize;
 	if (e)
@@ -828,7 +884,7 @@ static int do_ptr(struct hop_xlate *x, const struct xop *cop, const uint8_t *sp,
 		op->g_owner = e->obj;
 		op->g_target = hit;
 	}
-	if (x->parks_live && x->objs[e->obj].nparked) { /* this slot may wait for an earlier value: not any more */
+	if (e->parked && x->objs[e->obj].nparked) { /* this slot may wait for an earlier value: not any more */
 		uint32_t k = hop__amap_get(&x->parkslot, (uint64_t)(uintptr_t)dp);
 		if (k != HOP_NONE)
 			park_kill(x, &x->parks[k]);
@@ -1140,6 +1196,7 @@ int hop__xlate_new(const struct hop_index *from, int64_t from_bias, const struct
 	x->to_bias = to_bias;
 	x->heap = heap ? *heap : hop__real_heap;
 	x->last = HOP_NONE;
+	x->c_ft = x->c_bt = x->c_pt = HOP_NONE;
 	x->byaddr.local = x->byend.local = 1; /* origin block addresses, looked up in the order of the blocks */
 	x->bydst.local = 1; /* ours, allocated in the order the blocks came: the digest looks them up so */
 	if ((rc = hop__lay_new(from, &x->fl)) < 0 || (rc = hop__lay_new(to, &x->tl)) < 0) {
@@ -1233,7 +1290,7 @@ static void mark_stale(struct hop_xlate *x, uint32_t id)
 int hop__xlate_reserve(struct hop_xlate *x, uint32_t n)
 {
 	int rc;
-	if ((rc = hop__amap_reserve(&x->byaddr, n)) < 0 || (rc = hop__amap_reserve(&x->byend, n)) < 0 ||
+	if ((rc = hop__amap_reserve(&x->byaddr, n)) < 0 || (x->byend_on && (rc = hop__amap_reserve(&x->byend, n)) < 0) ||
 	    (rc = hop__amap_reserve(&x->bydst, n)) < 0)
 		return rc;
 	return 0;
@@ -1335,7 +1392,7 @@ static void grave_release(struct hop_xlate *x, uint32_t id)
  * use for the new block (zeroed), or NULL to allocate. */
 static void *come_back(struct hop_xlate *x, const struct hop_obj *o, uint32_t tt, uint64_t dsize)
 {
-	uint32_t g = hop__amap_get(&x->dropped, o->addr);
+	uint32_t g = x->dropped.n ? hop__amap_get(&x->dropped, o->addr) : HOP_NONE;
 	if (g == HOP_NONE)
 		return NULL;
 	hop__amap_del(&x->dropped, o->addr);
@@ -1442,7 +1499,11 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 				return hop__fail(HOP_EFORMAT, "block 0x%llx: %llu elements of %llu bytes exceed %llu bytes",
 						 (unsigned long long)o->addr, (unsigned long long)o->count,
 						 (unsigned long long)es, (unsigned long long)o->size);
-			tt = hop__lay_type(x->tl, F->types[o->type].name);
+			if (o->type != x->c_ft) {
+				x->c_tt = hop__lay_type(x->tl, F->types[o->type].name);
+				x->c_ft = o->type;
+			}
+			tt = x->c_tt;
 			if (tt == HOP_NONE || !T->types[tt].size)
 				return hop__fail(HOP_EXLATE, "block 0x%llx: this program has no type %s",
 						 (unsigned long long)o->addr, F->types[o->type].name);
@@ -1488,15 +1549,9 @@ static int setup(struct hop_xlate *x, const struct hop_obj *o, const void *bytes
 		xo->dsize = dsize;
 		xo->live = xo->owned = 1;
 		if ((rc = hop__amap_put(&x->byaddr, o->addr, id)) < 0 ||
-		    (rc = hop__amap_put(&x->byend, o->addr + o->size, id)) < 0 ||
+		    (x->byend_on && (rc = hop__amap_put(&x->byend, o->addr + o->size, id)) < 0) ||
 		    (rc = hop__amap_put(&x->bydst, (uint64_t)(uintptr_t)mem, id)) < 0)
 			return rc;
-		/* blocks that touch: a pointer to where one starts may mean one past the other */
-		uint32_t nb;
-		if ((nb = hop__amap_get(&x->byend, o->addr)) != HOP_NONE && nb != id)
-			xo->at_end = 1;
-		if (o->size && (nb = hop__amap_get(&x->byaddr, o->addr + o->size)) != HOP_NONE)
-			x->objs[nb].at_end = 1;
 		break;
 	}
 	case HOP_OBJ_LITERAL: {
@@ -1582,7 +1637,7 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 {
 	struct xobj *xo = &x->objs[id];
 	const struct hop_index *F = x->from, *T = x->to;
-	struct ectx e = { id, bytes, lo, hi };
+	struct ectx e = { id, bytes, lo, hi, xo->nparked != 0 };
 	int rc;
 	mark_stale(x, id);
 	if (xo->o.kind == HOP_OBJ_LITERAL)
@@ -1630,7 +1685,7 @@ static int translate(struct hop_xlate *x, uint32_t id, const uint8_t *bytes, uin
 		    (rc = run(x, pl, bytes + lo / es * es, xo->dst + lo / es * pl->dsize, &e)) < 0)
 			return rc;
 	}
-	struct ectx whole = { id, bytes, 0, UINT64_MAX };
+	struct ectx whole = { id, bytes, 0, UINT64_MAX, e.parked };
 	if (pl->flat && f1 - f0 > 1) {
 		struct xop arr = { .kind = OP_ARRAY, .n = f1 - f0, .ss = pl->ssize, .ds = pl->dsize, .sub = pl };
 		if ((rc = run_op(x, &arr, bytes + f0 * es, xo->dst + f0 * pl->dsize, &whole)) < 0)
@@ -1667,7 +1722,7 @@ int hop__xlate_object(struct hop_xlate *x, const struct hop_obj *o, const void *
 		struct xobj *xo = &x->objs[id];
 		if (xo->o.addr == o->addr && xo->live && xo->o.kind == HOP_OBJ_BLOCK && xo->o.size == o->size &&
 		    xo->o.type == o->type && xo->o.count == 1 && xo->pl && !xo->pl->changed && !xo->fam_n) {
-			struct ectx e = { id, bytes, 0, UINT64_MAX };
+			struct ectx e = { id, bytes, 0, UINT64_MAX, xo->nparked != 0 };
 			x->lastobj = id;
 			mark_stale(x, id);
 			return run(x, xo->pl, bytes, xo->dst, &e);
@@ -1732,7 +1787,7 @@ int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr)
 	free(xo->old);
 	xo->old = NULL;
 	hop__amap_del(&x->byaddr, origin_addr);
-	if (xo->o.kind == HOP_OBJ_BLOCK && hop__amap_get(&x->byend, origin_addr + xo->o.size) == id)
+	if (xo->o.kind == HOP_OBJ_BLOCK && x->byend_on && hop__amap_get(&x->byend, origin_addr + xo->o.size) == id)
 		hop__amap_del(&x->byend, origin_addr + xo->o.size);
 	x->dsorted_ok = 0;
 	if (x->last == id)
@@ -1855,6 +1910,8 @@ static int finish_parks(struct hop_xlate *x)
 
 int hop__xlate_finish(struct hop_xlate *x)
 {
+	if (x->byend_oom)
+		return hop__fail(HOP_ENOMEM, "translate: out of memory for the map of block ends");
 	int rc = finish_parks(x);
 	if (rc < 0)
 		return rc;
@@ -2030,7 +2087,7 @@ static void norm_old(void *ctx, uint64_t p, uint32_t pt, struct hop_hash *h)
 		return;
 	}
 	if (id != HOP_NONE) {
-		uint32_t a = hop__amap_get(&x->byend, p);
+		uint32_t a = block_ending_at(x, p);
 		if (a != HOP_NONE && a != id && x->objs[a].live &&
 		    hop__prefer_end(F, x->objs[a].o.type, 1, x->objs[id].o.type, pt))
 			id = a;

@@ -369,7 +369,11 @@ static int on_ack(struct out *o, const struct hop_frame *f)
 }
 
 /* One phase: PHASE (declared totals), DATA..., PHASE_END; wait PHASE_ACK.
- * ids == NULL: every object. */
+ * ids == NULL: every object, the last found first. The scan finds a block
+ * through the first pointer to it, so most pointers lead to objects found
+ * after their own: sent in that order, each would wait at the destination
+ * (parked, looked up again when its target arrives); sent backwards, most
+ * find their target there already (a tree, a hash table: all of them). */
 static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
 {
 	uint64_t recs = o->ndrops, bytes = 0, t = hop__now_us();
@@ -395,7 +399,7 @@ static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
 	o->ndrops = 0;
 	uint64_t r2 = 0, b2 = 0;
 	for (size_t i = 0; i < (ids ? n : all); i++)
-		if ((rc = plan_obj(o, ids ? ids[i] : i, 1, &r2, &b2)) < 0)
+		if ((rc = plan_obj(o, ids ? ids[i] : all - 1 - i, 1, &r2, &b2)) < 0)
 			return rc;
 	if ((rc = flush(o)) < 0)
 		return rc;

@@ -14,6 +14,7 @@
 
 #include "digest.h"
 #include "err.h"
+#include "heap.h"
 #include "ldouble.h"
 
 /* ---- the object hash: SipHash-1-3, 128-bit output ------------------------------- */
@@ -1216,6 +1217,7 @@ static int amap_resize(struct hop_amap *m, uint32_t cap)
 	struct hop_aslot *v = malloc(sizeof(*v) * cap);
 	if (!v)
 		return hop__fail(HOP_ENOMEM, "address map: out of memory");
+	hop__mem_huge(v, sizeof(*v) * cap);
 	for (uint32_t i = 0; i < cap; i++)
 		v[i].val = HOP_NONE;
 	for (uint32_t i = 0; i < m->cap; i++) {

@@ -688,6 +688,19 @@ int hop__posix_memalign(void **out, size_t align, size_t n)
 
 /* ---- the block table ----------------------------------------------------------------------- */
 
+void hop__mem_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	const uintptr_t h = (uintptr_t)2 << 20;
+	uintptr_t a = ((uintptr_t)p + h - 1) & ~(h - 1), e = ((uintptr_t)p + n) & ~(h - 1);
+	if (n >= 2 * h && e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
 int hop__heap_owns(const void *p)
 {
 	return span_of((uintptr_t)p) != NULL;

@@ -38,6 +38,12 @@ int hop__posix_memalign(void **out, size_t align, size_t n);
  * Lock-free; wrap.c uses it to send pointers libc allocated back to libc. */
 int hop__heap_owns(const void *p);
 
+/* Transparent huge pages for [p, p + n) when n is large: for the runtime's
+ * own big tables (address maps, object arrays), which are read at random, so
+ * that a look-up misses the cache but not also the TLB. A hint to the kernel
+ * (madvise), for memory not yet touched; nothing happens where unsupported. */
+void hop__mem_huge(void *p, size_t n);
+
 /* The live block containing addr (start <= addr < start + size); else a
  * zero-sized block starting at addr (malloc(0)); else the block that ends
  * exactly at addr (a one-past-the-end pointer). size is the size the program

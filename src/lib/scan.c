@@ -267,6 +267,7 @@ static int new_obj(struct hop_scan *s, const struct hop_obj *o, uint32_t parent,
 		struct sobj *n = realloc(s->objs, sizeof(*n) * cap);
 		if (!n)
 			return hop__fail(HOP_ENOMEM, "scan: out of memory");
+		hop__mem_huge(n + s->cap, sizeof(*n) * (cap - s->cap));
 		s->objs = n;
 		s->cap = cap;
 	}

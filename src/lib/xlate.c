@@ -63,9 +63,12 @@ struct xop {
 	uint32_t fst, um_f, um_t;/* TAGGED: origin struct type, union member ids */
 	/* PTR: where the last pointer of this op led (object ids), to guess the next
 	 * one without a look-up: the same member of the next node of a list leads
-	 * to the node after (the owner-relative place), the next element of an
-	 * array of pointers to the block after (the step). Only a guess: checked. */
+	 * to the node after, of a hash entry to the key found after the last key
+	 * (as many objects further as the owners are, times a slope), the next
+	 * element of an array of pointers to the block after (the step). Only a
+	 * guess: checked. */
 	uint32_t g_owner, g_target, g_step;
+	int32_t g_slope1;        /* slope - 1: a zeroed op guesses slope 1 */
 };
 
 struct plan {
@@ -865,7 +868,8 @@ static int do_ptr(struct hop_xlate *x, const struct xop *cop, const uint8_t *sp,
 	const struct hop_index *F = x->from, *T = x->to;
 	struct xop *op = (struct xop *)cop; /* the guess below is the only thing running a plan changes */
 	uint64_t p = ld_uint(sp, F->pointer_size, F->big_endian), q = 0;
-	uint32_t g = op->g_owner == e->obj ? op->g_target + op->g_step : e->obj + (op->g_target - op->g_owner);
+	uint32_t g = op->g_owner == e->obj ? op->g_target + op->g_step
+					   : op->g_target + (uint32_t)(op->g_slope1 + 1) * (e->obj - op->g_owner);
 	uint32_t hit = HOP_NONE;
 	int r;
 	if (p && g < x->nobjs && x->objs[g].o.addr == p && x->objs[g].live &&
@@ -880,7 +884,14 @@ static int do_ptr(struct hop_xlate *x, const struct xop *cop, const uint8_t *sp,
 			return r;
 	}
 	if (hit != HOP_NONE) {
-		op->g_step = op->g_owner == e->obj ? hit - op->g_target : 1;
+		if (op->g_owner == e->obj) {
+			op->g_step = hit - op->g_target;
+		} else {
+			int64_t dobj = (int32_t)(e->obj - op->g_owner), dt = (int32_t)(hit - op->g_target);
+			op->g_step = 1;
+			if (dt % dobj == 0 && dt / dobj > -1000 && dt / dobj < 1000)
+				op->g_slope1 = (int32_t)(dt / dobj) - 1;
+		}
 		op->g_owner = e->obj;
 		op->g_target = hit;
 	}
@@ -1305,6 +1316,7 @@ static int new_xobj(struct hop_xlate *x, uint32_t *id)
 		struct xobj *n = realloc(x->objs, sizeof(*n) * cap);
 		if (!n)
 			return hop__fail(HOP_ENOMEM, "translate: out of memory");
+		hop__mem_huge(n + x->cap, sizeof(*n) * (cap - x->cap));
 		x->objs = n;
 		x->cap = cap;
 	}

@@ -1211,6 +1211,12 @@ uint32_t hop__amap_get(const struct hop_amap *m, uint64_t key)
 	}
 }
 
+void hop__amap_prefetch(const struct hop_amap *m, uint64_t key)
+{
+	if (m->cap)
+		__builtin_prefetch(&m->slots[amap_slot(m, key, m->cap)]);
+}
+
 /* to cap slots (a power of two above twice the entries) */
 static int amap_resize(struct hop_amap *m, uint32_t cap)
 {

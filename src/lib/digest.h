@@ -165,6 +165,8 @@ uint32_t hop__amap_get(const struct hop_amap *m, uint64_t key);
 /* insert or replace; 0 or HOP_ENOMEM */
 int hop__amap_put(struct hop_amap *m, uint64_t key, uint32_t val);
 void hop__amap_del(struct hop_amap *m, uint64_t key);
+/* Start loading key's home slot into the cache (a look-up coming soon). */
+void hop__amap_prefetch(const struct hop_amap *m, uint64_t key);
 /* room for `more` entries beyond those it has, so that many puts never
  * grow (rehash) it; 0 or HOP_ENOMEM (the map as it was) */
 int hop__amap_reserve(struct hop_amap *m, uint32_t more);

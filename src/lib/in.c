@@ -338,14 +338,45 @@ static int rec_data(struct in *in, int kind, struct hop_rd *r)
 	return rc;
 }
 
+/* Skip one record of r (read as on_data reads it); its object's origin
+ * address in *addr (0 for none). Only to look ahead: on_data checks. */
+static void rec_skip(struct hop_rd *r, uint64_t *addr)
+{
+	uint8_t kind = hop__rd8(r);
+	*addr = 0;
+	if (kind == REC_DROP) {
+		*addr = hop__rd64(r);
+		return;
+	}
+	const uint8_t *hdr = hop__rd_take(r, HOP_OBJ_HEADER);
+	hop__rd64(r);
+	uint32_t len = hop__rd32(r);
+	hop__rd_take(r, len);
+	if (hdr && hdr[0] != HOP_OBJ_GLOBAL)
+		*addr = hop__get64(hdr + 5);
+}
+
+/* Records are looked up this many ahead of their translation */
+#define PREFETCH_AHEAD 6
+
 static int on_data(struct in *in, const struct hop_frame *f)
 {
-	struct hop_rd r;
+	struct hop_rd r, ahead;
+	uint64_t a;
 	int rc;
 	if (!in->phase)
 		return hop__fail(HOP_EPROTO, "DATA outside a phase");
 	hop__rd_init(&r, f->payload, f->len);
+	hop__rd_init(&ahead, f->payload, f->len);
+	for (int i = 0; i < PREFETCH_AHEAD && hop__rd_left(&ahead) && !ahead.bad; i++) {
+		rec_skip(&ahead, &a);
+		hop__xlate_prefetch(in->x, a);
+	}
 	while (hop__rd_left(&r)) {
+		if (hop__rd_left(&ahead) && !ahead.bad) {
+			rec_skip(&ahead, &a);
+			hop__xlate_prefetch(in->x, a);
+		}
 		uint8_t kind = hop__rd8(&r);
 		if (++in->got_recs > in->decl_recs)
 			return hop__fail(HOP_EPROTO, "DATA: more records than the phase declared (%llu)",

@@ -1298,21 +1298,12 @@ static void mark_stale(struct hop_xlate *x, uint32_t id)
 	o->queued = 1;
 }
 
-int hop__xlate_reserve(struct hop_xlate *x, uint32_t n)
+/* Room for cap objects, and for as many on the stale list. */
+static int grow_objs(struct hop_xlate *x, size_t cap)
 {
-	int rc;
-	if ((rc = hop__amap_reserve(&x->byaddr, n)) < 0 || (x->byend_on && (rc = hop__amap_reserve(&x->byend, n)) < 0) ||
-	    (rc = hop__amap_reserve(&x->bydst, n)) < 0)
-		return rc;
-	return 0;
-}
-
-static int new_xobj(struct hop_xlate *x, uint32_t *id)
-{
-	if (x->nobjs == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 256;
-		if (cap >= HOP_NONE)
-			return hop__fail(HOP_ENOMEM, "translate: too many objects");
+	if (cap >= HOP_NONE)
+		return hop__fail(HOP_ENOMEM, "translate: too many objects");
+	if (cap > x->cap) {
 		struct xobj *n = realloc(x->objs, sizeof(*n) * cap);
 		if (!n)
 			return hop__fail(HOP_ENOMEM, "translate: out of memory");
@@ -1320,16 +1311,33 @@ static int new_xobj(struct hop_xlate *x, uint32_t *id)
 		x->objs = n;
 		x->cap = cap;
 	}
-	*id = (uint32_t)x->nobjs++;
-	memset(&x->objs[*id], 0, sizeof(x->objs[*id]));
-	if (x->nstale == x->capstale) {
-		size_t cap = x->capstale ? x->capstale * 2 : 256;
+	if (cap > x->capstale) {
 		uint32_t *v = realloc(x->stale, sizeof(*v) * cap);
 		if (!v)
 			return hop__fail(HOP_ENOMEM, "translate: out of memory");
 		x->stale = v;
 		x->capstale = cap;
 	}
+	return 0;
+}
+
+int hop__xlate_reserve(struct hop_xlate *x, uint32_t n)
+{
+	int rc;
+	if ((rc = hop__amap_reserve(&x->byaddr, n)) < 0 || (x->byend_on && (rc = hop__amap_reserve(&x->byend, n)) < 0) ||
+	    (rc = hop__amap_reserve(&x->bydst, n)) < 0 || (rc = grow_objs(x, x->nobjs + (size_t)n)) < 0)
+		return rc;
+	return 0;
+}
+
+static int new_xobj(struct hop_xlate *x, uint32_t *id)
+{
+	int rc;
+	if ((x->nobjs == x->cap || x->nstale == x->capstale) &&
+	    (rc = grow_objs(x, x->nobjs == x->cap ? (x->cap ? x->cap * 2 : 256) : x->cap)) < 0)
+		return rc;
+	*id = (uint32_t)x->nobjs++;
+	memset(&x->objs[*id], 0, sizeof(x->objs[*id]));
 	x->stale[x->nstale++] = *id;
 	x->objs[*id].queued = 1;
 	x->objs[*id].parent = HOP_NONE;
@@ -1764,6 +1772,11 @@ int hop__xlate_range(struct hop_xlate *x, const struct hop_obj *o, uint64_t off,
 		return 0;
 	/* the plan reads only the window; bytes outside it are never touched */
 	return translate(x, id, (const uint8_t *)bytes - off, off, off + len);
+}
+
+void hop__xlate_prefetch(const struct hop_xlate *x, uint64_t origin_addr)
+{
+	hop__amap_prefetch(&x->byaddr, origin_addr);
 }
 
 int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr)

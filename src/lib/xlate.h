@@ -121,6 +121,10 @@ int hop__xlate_range(struct hop_xlate *x, const struct hop_obj *o, uint64_t off,
  * maps for them now, so they never grow (rehash) during the bulk. A hint:
  * 0, or HOP_ENOMEM with the maps as they were (they grow as needed). */
 int hop__xlate_reserve(struct hop_xlate *x, uint32_t n);
+/* An object at this origin address comes soon: start loading what finding
+ * it will read (the records of a frame are looked up one after the other,
+ * each a cache miss in a large map unless asked for ahead). */
+void hop__xlate_prefetch(const struct hop_xlate *x, uint64_t origin_addr);
 /* The origin freed this block (or it is no longer reached): drop it. */
 int hop__xlate_drop(struct hop_xlate *x, uint64_t origin_addr);
 /* Write the parked pointers whose target has arrived since (between phases),

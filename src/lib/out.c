@@ -398,9 +398,15 @@ static int send_phase(struct out *o, int kind, const size_t *ids, size_t n)
 			return rc;
 	o->ndrops = 0;
 	uint64_t r2 = 0, b2 = 0;
-	for (size_t i = 0; i < (ids ? n : all); i++)
+	for (size_t i = 0; i < (ids ? n : all); i++) {
+		/* the bytes of an object a few ahead: each lies elsewhere in the heap */
+		const struct hop_obj *ahead = i + 6 < (ids ? n : all) ? hop__scan_obj(o->scan, ids ? ids[i + 6] : all - 7 - i)
+								   : NULL;
+		if (ahead)
+			__builtin_prefetch((const void *)(uintptr_t)ahead->addr);
 		if ((rc = plan_obj(o, ids ? ids[i] : all - 1 - i, 1, &r2, &b2)) < 0)
 			return rc;
+	}
 	if ((rc = flush(o)) < 0)
 		return rc;
 	if (o->ph_recs != recs || o->ph_bytes != bytes)

@@ -467,6 +467,14 @@ static uint32_t end_of(struct hop_scan *s, uint64_t p, uint32_t pt, uint32_t *bp
 	return hop__prefer_end(s->idx, s->objs[a].o.type, bex, bt, complete(s, pt)) ? a : HOP_NONE;
 }
 
+/* hop__end_may_win(idx, 1, any, pt) is 0: a pointer of this pointee type
+ * to a block's start never means the end of the block before. */
+static int pointee_rules_out_end(struct hop_scan *s, uint32_t pt)
+{
+	uint32_t c = complete(s, pt);
+	return c == HOP_NONE || char_like(s->idx, c);
+}
+
 static int defer(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_t p, uint32_t pt)
 {
 	if (s->ndef == s->defcap) {
@@ -494,7 +502,9 @@ static int visit(struct hop_scan *s, uint32_t from, uint64_t foff, uint64_t p, u
 	if (p == 0)
 		return 0;
 	if (s->heap.find && s->heap.find(s->heap.ctx, p, &start, &size)) {
-		if (p == start) {
+		/* the end of the block before? never for a char or void pointer
+		 * (hop__prefer_end): no look-up of that block for them */
+		if (p == start && !pointee_rules_out_end(s, pt)) {
 			uint32_t prev = adjacent_prev(s, p);
 			if (prev != HOP_NONE && s->objs[prev].state == ST_TYPED &&
 			    hop__prefer_end(idx, s->objs[prev].o.type, 1, HOP_NONE, complete(s, pt)))
@@ -767,9 +777,21 @@ static int drain(struct hop_scan *s)
 	}
 }
 
+/* Start loading the first bytes of object id (its walk or hash comes soon:
+ * the objects of a scan lie all over the heap, each a cache miss). */
+static void prefetch_obj(const struct hop_scan *s, uint32_t id)
+{
+	if (id < s->nobjs)
+		__builtin_prefetch((const void *)(uintptr_t)s->objs[id].o.addr);
+}
+
+#define PREFETCH_AHEAD 6
+
 static int drain_queue(struct hop_scan *s)
 {
 	while (s->qlen) {
+		if (s->qlen > PREFETCH_AHEAD)
+			prefetch_obj(s, s->queue[(s->qhead + PREFETCH_AHEAD) % s->qcap]);
 		uint32_t id = s->queue[s->qhead];
 		s->qhead = (s->qhead + 1) % s->qcap;
 		s->qlen--;
@@ -1113,6 +1135,8 @@ int hop__scan_digest_step(struct hop_scan *s, size_t max)
 	if (s->all_stale)
 		return 0; /* hop__scan_digest starts over */
 	while (max && s->nstale) {
+		if (s->nstale > PREFETCH_AHEAD)
+			prefetch_obj(s, s->stale[s->nstale - 1 - PREFETCH_AHEAD]);
 		struct sobj *o = &s->objs[s->stale[s->nstale - 1]];
 		if (o->dead || o->o.kind == HOP_OBJ_LITERAL || o->hashed) {
 			o->squeued = 0;

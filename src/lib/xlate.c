@@ -887,10 +887,12 @@ static int do_ptr(struct hop_xlate *x, const struct xop *cop, const uint8_t *sp,
 		if (op->g_owner == e->obj) {
 			op->g_step = hit - op->g_target;
 		} else {
-			int64_t dobj = (int32_t)(e->obj - op->g_owner), dt = (int32_t)(hit - op->g_target);
 			op->g_step = 1;
-			if (dt % dobj == 0 && dt / dobj > -1000 && dt / dobj < 1000)
-				op->g_slope1 = (int32_t)(dt / dobj) - 1;
+			if (hit != g) { /* learn the slope again (a division: not while guesses hit) */
+				int64_t dobj = (int32_t)(e->obj - op->g_owner), dt = (int32_t)(hit - op->g_target);
+				if (dt % dobj == 0 && dt / dobj > -1000 && dt / dobj < 1000)
+					op->g_slope1 = (int32_t)(dt / dobj) - 1;
+			}
 		}
 		op->g_owner = e->obj;
 		op->g_target = hit;

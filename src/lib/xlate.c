@@ -1121,6 +1121,8 @@ static int run_op(struct hop_xlate *x, const struct xop *op, const uint8_t *src,
 
 static int run(struct hop_xlate *x, const struct plan *pl, const uint8_t *src, uint8_t *dst, struct ectx *e)
 {
+	if (!pl->nops)
+		return 0; /* nothing to move (a struct of only a flexible array member): no ops array either */
 	int windowed = e->lo || e->hi != UINT64_MAX;
 	if (!windowed) { /* the whole element: the common ops without a call */
 		for (const struct xop *op = pl->ops, *end = op + pl->nops; op < end; op++) {

@@ -15,8 +15,9 @@ mkdir -p "$OUT"
 LIB="src/lib/xlate.c src/lib/scan.c src/lib/digest.c src/lib/hints.c src/lib/ldouble.c src/lib/image.c src/lib/compat.c src/lib/upgrade.c
      src/lib/index.c src/lib/bytes.c src/lib/err.c src/lib/heap.c src/lib/elf.c"
 CFLAGS="-std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc/lib -Itests/fuzz -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
-# the wire and handshake targets (issue 7) need only the frame code (+ auth.c, libsodium)
-WIRE_LIB="src/lib/wire.c src/lib/fault.c src/lib/bytes.c src/lib/err.c"
+# the wire and handshake targets (issue 7) need only the frame code (+ auth.c, libsodium);
+# wire.c's trace line names the scheduling of hop's threads (bg.c: thread.c, heap.c)
+WIRE_LIB="src/lib/wire.c src/lib/fault.c src/lib/bytes.c src/lib/err.c src/lib/bg.c src/lib/thread.c src/lib/heap.c"
 TARGETS="fuzz_index fuzz_xlate fuzz_wire fuzz_handshake"
 for t in $TARGETS; do
 	lib=$LIB

@@ -76,19 +76,21 @@ mt_finish
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	echo "== unprivileged (uid 65534): no way back from SCHED_IDLE, so nice 10; pause at normal priority"
 	U=$MT_DIR/nobody
+	# the tool too: the checkout may sit where uid 65534 cannot enter (a 0700 home or mktemp -d)
 	mkdir -p "$U/run" && chmod 700 "$U/run" && cp "$p" "$U/prog" && cp "$MT_DIR/token" "$U/token" &&
+		cp "$(command -v hop)" "$U/hop" &&
 		chown -R 65534:65534 "$U" && chmod 711 "$MT_DIR" || mt_die "setting up the unprivileged case"
 	as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups env HOP_RUN_DIR="$U/run" HOP_TRACE=1)
 	"${as_nobody[@]}" "$U/prog" 100000 >"$U/o.out" 2>"$U/o.err" &
 	opid=$!
 	MT_PIDS+=("$opid")
 	mt_wait_file "$U/o.out" "^ready" 60 || mt_die "unprivileged origin did not start"
-	"${as_nobody[@]}" hop receive --listen 127.0.0.1:0 --port-file "$U/port" --token-file "$U/token" -- "$U/prog" \
+	"${as_nobody[@]}" "$U/hop" receive --listen 127.0.0.1:0 --port-file "$U/port" --token-file "$U/token" -- "$U/prog" \
 		>"$U/d.out" 2>"$U/d.err" &
 	rpid=$!
 	MT_PIDS+=("$rpid")
 	for ((i = 0; i < 200; i++)); do [ -s "$U/port" ] && break; sleep 0.05; done
-	RESULT=$("${as_nobody[@]}" hop migrate --to 127.0.0.1:"$(cat "$U/port")" --token-file "$U/token" --json --quiet "$opid")
+	RESULT=$("${as_nobody[@]}" "$U/hop" migrate --to 127.0.0.1:"$(cat "$U/port")" --token-file "$U/token" --json --quiet "$opid")
 	echo "  $RESULT"
 	[ "$(mt_json result)" = committed ] || mt_die "unprivileged migration: $RESULT"
 	mt_wait_file "$U/d.out" "^OK resumed=1" 60 || mt_die "unprivileged destination did not resume"

@@ -20,6 +20,11 @@
 source "$(dirname "$0")/../migrate/lib.sh"
 N=${COMEBACK_N:-50000}
 fails=0
+failed() { # case name, its log
+	echo "FAIL $1"
+	sed 's/^/    /' "$2" | tail -n 30
+	fails=$((fails + 1))
+}
 
 hashed_lines() { grep -o 'digest: [0-9]* of [0-9]* objects hashed.*' "$1"; }
 
@@ -45,9 +50,7 @@ if (
 ) >"$MT_DIR/same.log" 2>&1; then
 	echo "ok   same type: $(grep -o 'downtime_us [0-9]*, rounds [0-9]*' "$MT_DIR/same.log")"
 else
-	echo "FAIL same type"
-	sed 's/^/    /' "$MT_DIR/same.log" | tail -n 30
-	fails=$((fails + 1))
+	failed "same type" "$MT_DIR/same.log"
 fi
 
 if (
@@ -68,9 +71,7 @@ if (
 ) >"$MT_DIR/other.log" 2>&1; then
 	echo "ok   other type: $(tail -n 1 "$MT_DIR/other.log" | sed 's/^ *//')"
 else
-	echo "FAIL other type"
-	sed 's/^/    /' "$MT_DIR/other.log" | tail -n 30
-	fails=$((fails + 1))
+	failed "other type" "$MT_DIR/other.log"
 fi
 echo "$fails failure(s)"
 [ $fails = 0 ]
